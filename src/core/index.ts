@@ -1,0 +1,5 @@
+/**
+ * The transformation algebra.
+ * @module core
+ */
+export * from './transformation.js'

@@ -1,0 +1,151 @@
+/**
+ * The transformation algebra: `GradientTransformation`, `chain`, `identity`,
+ * the `Monoid` instance, `applyUpdates` and the pure `optimizer` step.
+ *
+ * @module core
+ */
+import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
+import { StructureError, describe } from '../errors/index.js'
+import { type Tensor, add } from '../tensor/index.js'
+import { type Tree, zipTrees } from '../tree/index.js'
+
+/**
+ * Parameters, gradients and updates: a tree of tensors.
+ * @category model
+ */
+export type Params = Tree<Tensor>
+
+/**
+ * A pure gradient transformation, as in optax: `init` builds the state from
+ * the parameters; `update` maps incoming updates (gradients, or the output of
+ * the previous stage) and the state to outgoing updates and a new state. It
+ * never writes its arguments. `params` is needed by transformations that look
+ * at the parameters (`constrainParams`, weight decay).
+ *
+ * @example
+ * const scaleBy2: GradientTransformation<EmptyState> = {
+ *   init: () => EMPTY_STATE,
+ *   update: (u, s) => [mapTree(u, (t) => scaleAll(t, 2)), s],
+ * }
+ * @category model
+ */
+export interface GradientTransformation<S = unknown> {
+  init(params: Params): S
+  update(updates: Params, state: S, params?: Params): readonly [Params, S]
+}
+
+/** The state type of a transformation. */
+export type StateOf<T> = T extends GradientTransformation<infer S> ? S : never
+
+/**
+ * The state of a stateless transformation: a frozen empty record.
+ * @category model
+ */
+export type EmptyState = Readonly<Record<string, never>>
+
+/** The one empty state value. */
+export const EMPTY_STATE: EmptyState = Object.freeze({})
+
+/**
+ * The identity transformation: updates pass through unchanged (the same
+ * objects), with an empty state. It is the unit of {@link chain}.
+ *
+ * @example
+ * chain(identity(), sgd(0.1)) // behaves exactly as sgd(0.1)
+ * @category constructors
+ */
+export function identity(): GradientTransformation<EmptyState> {
+  return { init: () => EMPTY_STATE, update: (updates, state) => [updates, state] }
+}
+
+/**
+ * Composes transformations left to right: the updates from `txs[i]` feed
+ * `txs[i+1]`, every stage sees the same `params`. The state is a frozen tuple
+ * with one state per stage. Optax `chain`.
+ *
+ * @example
+ * const tx = chain(treewise((gs) => clipByGlobalNorm(gs, 1)[0]), adam({ learningRate: 1e-3 }))
+ * @category combinators
+ */
+export function chain<const T extends readonly GradientTransformation<any>[]>(
+  ...txs: T
+): GradientTransformation<{ readonly [K in keyof T]: StateOf<T[K]> }> {
+  type S = { readonly [K in keyof T]: StateOf<T[K]> }
+  return {
+    init: (params) => Object.freeze(txs.map((tx) => tx.init(params))) as unknown as S,
+    update: (updates, state, params) => {
+      const states = state as unknown as readonly unknown[]
+      if (!Array.isArray(states) || states.length !== txs.length) {
+        throw new StructureError('state', `expected the state of a chain of ${txs.length} transformations (an array of ${txs.length} states), got ${describe(state)}`)
+      }
+      let u = updates
+      const next = new Array<unknown>(txs.length)
+      for (let i = 0; i < txs.length; i++) {
+        const [v, s] = txs[i].update(u, states[i], params)
+        u = v
+        next[i] = s
+      }
+      return [u, Object.freeze(next) as unknown as S]
+    },
+  }
+}
+
+/**
+ * The fp-ts `Monoid` of transformations under {@link chain}, with
+ * {@link identity} as `empty`. Its laws hold observationally: two composites
+ * that differ only in grouping emit the same updates (their states are nested
+ * differently). `concatAll(Monoid)([a, b, c])` is `chain(a, b, c)` in effect.
+ *
+ * @example
+ * import { concatAll } from 'fp-ts/Monoid'
+ * const tx = concatAll(Monoid)([clip, adam({ learningRate: 1e-3 })])
+ * @category instances
+ */
+export const Monoid: FMonoid<GradientTransformation<unknown>> = {
+  concat: (x, y) => chain(x, y) as GradientTransformation<unknown>,
+  empty: identity() as GradientTransformation<unknown>,
+}
+
+/**
+ * `params + updates`, leaf by leaf, in the params' dtype. The trees must
+ * agree in structure, shape and dtype.
+ *
+ * @example
+ * applyUpdates({ w: tensor([1, 2]) }, { w: tensor([0.5, -1]) }) // { w: [1.5, 1] }
+ * @category utils
+ */
+export function applyUpdates(params: Params, updates: Params): Params {
+  return zipTrees([params, updates], ['params', 'updates'], ([p, u]) => add(p, u))
+}
+
+/**
+ * A transformation packaged as a pure optimizer step.
+ * @category model
+ */
+export interface Optimizer<S> {
+  /** The initial state for `params`. */
+  init(params: Params): S
+  /** `(params, grads, state) -> [params', state']`: one pure step. */
+  step(params: Params, grads: Params, state: S): readonly [Params, S]
+}
+
+/**
+ * Packages `tx` as `{ init, step }`, where
+ * `step(params, grads, state) = [params + u, state']` with
+ * `[u, state'] = tx.update(grads, state, params)`. Nothing is mutated.
+ *
+ * @example
+ * const opt = optimizer(adam({ learningRate: 1e-3 }))
+ * let state = opt.init(params)
+ * ;[params, state] = opt.step(params, grads, state)
+ * @category combinators
+ */
+export function optimizer<S>(tx: GradientTransformation<S>): Optimizer<S> {
+  return {
+    init: (params) => tx.init(params),
+    step: (params, grads, state) => {
+      const [updates, next] = tx.update(grads, state, params)
+      return [applyUpdates(params, updates), next]
+    },
+  }
+}

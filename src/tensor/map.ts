@@ -1,0 +1,155 @@
+/**
+ * The map primitive: one fused pass over 1..k same-shape inputs (any views)
+ * writing one or several new contiguous outputs.
+ *
+ * A kernel is written once against flat blocks: it receives `n` and, for each
+ * output and each input, a typed array whose elements `0..n-1` are the
+ * current block in row-major order. Row-major inputs are handed over as
+ * (sub)views of their own storage; strided inputs (transposed, stepped,
+ * negative steps, broadcast with stride 0) are gathered block by block into a
+ * small scratch buffer, so every pass stays a single pass and the kernel's
+ * inner loop is a plain counted loop.
+ *
+ * @module tensor
+ */
+import { ShapeError } from '../errors/index.js'
+import { type Dtype, type FloatArray, type Tensor, allocate, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
+
+/**
+ * A block kernel: for `k` in `0..n-1`, read `inp[j][k]` and write `out[i][k]`.
+ * It must be elementwise (element `k` of the outputs depends only on element
+ * `k` of the inputs), and it must read every input at `k` before writing any
+ * output at `k` (so an output may share storage with an input).
+ *
+ * @example
+ * const axpy: Kernel = (n, [y], [a, b]) => { for (let k = 0; k < n; k++) y[k] = 2 * a[k] + b[k] }
+ * @category kernels
+ */
+export type Kernel = (n: number, out: FloatArray[], inp: FloatArray[]) => void
+
+/** Elements per block when an input must be gathered. */
+const BLOCK = 4096
+
+/** Where to write each output: a dtype for a new buffer, or storage to reuse. */
+export type OutputSpec = Dtype | FloatArray
+
+function view(a: FloatArray, start: number, n: number): FloatArray {
+  return start === 0 && a.length === n ? a : (a.subarray(start, start + n) as FloatArray)
+}
+
+/**
+ * Copies `n` elements of `t`, starting at row-major position `start`, into
+ * `dst[0..n)`.
+ */
+export function gather(t: Tensor, dst: FloatArray, start: number, n: number): void {
+  const { shape, stride, data } = t
+  const nd = shape.length
+  if (nd === 0) {
+    dst[0] = data[t.offset]
+    return
+  }
+  const idx = new Array<number>(nd)
+  let p = t.offset
+  let rest = start
+  for (let ax = nd - 1; ax >= 0; ax--) {
+    const i = rest % shape[ax]
+    rest = (rest - i) / shape[ax]
+    idx[ax] = i
+    p += i * stride[ax]
+  }
+  const last = nd - 1
+  const len = shape[last]
+  const s = stride[last]
+  let k = 0
+  while (k < n) {
+    const run = Math.min(len - idx[last], n - k)
+    for (let j = 0; j < run; j++, p += s) dst[k + j] = data[p]
+    k += run
+    if (k >= n) break
+    // carry into the outer axes
+    p -= len * s
+    idx[last] = 0
+    for (let ax = last - 1; ax >= 0; ax--) {
+      if (++idx[ax] < shape[ax]) {
+        p += stride[ax]
+        break
+      }
+      idx[ax] = 0
+      p -= (shape[ax] - 1) * stride[ax]
+    }
+  }
+}
+
+/**
+ * The map primitive. Runs `kernel` over every element of `inputs` (all of the
+ * same shape, any views) in one pass and returns the outputs as new
+ * contiguous row-major tensors of that shape, one per entry of `outputs`: a
+ * dtype allocates a new buffer, a typed array of the right length is written
+ * in place (buffer donation; it may be an input's own storage when that input
+ * is row-major with offset 0).
+ *
+ * `names` labels the inputs in shape errors.
+ *
+ * @example
+ * const [sum] = map([a, b], ['float64'], (n, [o], [x, y]) => { for (let k = 0; k < n; k++) o[k] = x[k] + y[k] })
+ * @category kernels
+ */
+export function map(inputs: readonly Tensor[], outputs: readonly OutputSpec[], kernel: Kernel, names?: readonly string[]): Tensor[] {
+  const shape = inputs[0].shape
+  for (let j = 1; j < inputs.length; j++) {
+    if (!shapeEquals(inputs[j].shape, shape)) {
+      const a = names?.[0] ?? 'input 0'
+      const b = names?.[j] ?? `input ${j}`
+      throw new ShapeError(b, `shape ${formatShape(inputs[j].shape)} vs ${formatShape(shape)} of ${a}`)
+    }
+  }
+  const n = sizeOf(shape)
+  const outs: FloatArray[] = outputs.map((o) => (typeof o === 'string' ? allocate(o, n) : o))
+  for (let i = 0; i < outs.length; i++) {
+    if (outs[i].length !== n) throw new ShapeError(`output ${i}`, `storage of length ${outs[i].length} vs ${n} elements`)
+  }
+  if (n > 0) run(inputs, outs, n, kernel)
+  return outs.map((o) => fromStorage(o, shape))
+}
+
+function run(inputs: readonly Tensor[], outs: FloatArray[], n: number, kernel: Kernel): void {
+  const k = inputs.length
+  const contiguous = inputs.map(isRowMajor)
+  if (contiguous.every(Boolean)) {
+    kernel(n, outs, inputs.map((t) => view(t.data, t.offset, n)))
+    return
+  }
+  const size = Math.min(BLOCK, n)
+  const scratch: (FloatArray | null)[] = inputs.map((t, j) => (contiguous[j] ? null : allocate(dtypeOf(t), size)))
+  const ins = new Array<FloatArray>(k)
+  const blockOuts = new Array<FloatArray>(outs.length)
+  for (let start = 0; start < n; start += size) {
+    const len = Math.min(size, n - start)
+    for (let j = 0; j < k; j++) {
+      const t = inputs[j]
+      const s = scratch[j]
+      if (s === null) ins[j] = view(t.data, t.offset + start, len)
+      else {
+        gather(t, s, start, len)
+        ins[j] = len === size ? s : (s.subarray(0, len) as FloatArray)
+      }
+    }
+    for (let i = 0; i < outs.length; i++) blockOuts[i] = view(outs[i], start, len)
+    kernel(len, blockOuts, ins)
+  }
+}
+
+/**
+ * A new contiguous row-major copy of `t` (any view), keeping its dtype.
+ *
+ * @example
+ * copy(tensor([[1, 2], [3, 4]]).transpose(1, 0)) // contiguous [[1, 3], [2, 4]]
+ * @category constructors
+ */
+export function copy(t: Tensor): Tensor {
+  return map([t], [dtypeOf(t)], copyKernel)[0]
+}
+
+const copyKernel: Kernel = (n, [o], [x]) => {
+  o.set(x.length === n ? x : x.subarray(0, n))
+}

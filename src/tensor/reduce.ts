@@ -1,0 +1,235 @@
+/**
+ * The reduction primitive: sum of squares, sum of `|x|^p`, or max `|x|` over
+ * any set of axes of any view, accumulated in float64, walking memory in
+ * storage order; plus the broadcast of a per-slice factor back over the
+ * tensor.
+ *
+ * @module tensor
+ */
+import { AxisError, describe } from '../errors/index.js'
+import { mul, scaleAll } from './ops.js'
+import { type Shape, type Tensor, rowMajorStrides, sizeOf } from './tensor.js'
+import ndarray from 'ndarray'
+
+/**
+ * What a reduction accumulates per slice:
+ * - `'sumsq'`: `Σ x²`
+ * - `'sumabs'`: `Σ |x|`
+ * - `'sumpow'`: `Σ |x|^p`
+ * - `'maxabs'`: `max |x|` (0 for an empty slice; NaN if the slice holds a NaN)
+ * @category kernels
+ */
+export type Reduction = 'sumsq' | 'sumabs' | 'sumpow' | 'maxabs'
+
+/**
+ * The one axis validator. Turns `axes` (a number, a list, or `undefined` for
+ * every axis) into a sorted list of distinct axes in `0..ndim-1`; negative
+ * axes wrap as in numpy. Throws an `AxisError` naming `where` for a non-integer,
+ * out-of-range or repeated axis.
+ *
+ * @example
+ * normalizeAxes([-1, 0], 3, 'axes') // [0, 2]
+ * normalizeAxes([1, -1], 2, 'axes') // throws AxisError: repeated axis
+ * @category utils
+ */
+export function normalizeAxes(axes: number | readonly number[] | undefined, ndim: number, where: string): number[] {
+  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i)
+  const list = typeof axes === 'number' ? [axes] : axes
+  if (!Array.isArray(list)) throw new AxisError(where, `expected an axis or a list of axes, got ${describe(axes)}`)
+  const seen = new Set<number>()
+  for (const a of list) {
+    if (typeof a !== 'number' || !Number.isInteger(a)) throw new AxisError(where, `expected integer axes, got ${describe(a)}`)
+    if (a < -ndim || a >= ndim) {
+      throw new AxisError(where, `axis ${a} is out of range for an array of ${ndim} dimensions (expected ${-ndim}..${ndim - 1})`)
+    }
+    const w = a < 0 ? a + ndim : a
+    if (seen.has(w)) throw new AxisError(where, `repeated axis ${a} (axis ${w} appears more than once)`)
+    seen.add(w)
+  }
+  return [...seen].sort((x, y) => x - y)
+}
+
+/**
+ * The shape of a reduction's result over `axes`: reduced axes become 1 with
+ * `keepdims`, and are dropped without it.
+ * @category utils
+ */
+export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
+  const out: number[] = []
+  for (let i = 0; i < shape.length; i++) {
+    if (!axes.includes(i)) out.push(shape[i])
+    else if (keepdims) out.push(1)
+  }
+  return out
+}
+
+interface Dim {
+  n: number // length
+  s: number // data stride (made non-negative)
+  a: number // accumulator stride (0 on reduced axes)
+}
+
+/**
+ * The reduction primitive. Reduces `x` (any view) over `axes` (already
+ * normalized, see {@link normalizeAxes}) and returns one float64 value per
+ * slice, in row-major order of the kept axes. `p` is the exponent of
+ * `'sumpow'`.
+ *
+ * The walk follows storage order: axes are visited from the largest stride to
+ * the smallest, negative steps are walked backwards, contiguous runs are
+ * merged, so a column reduction of a row-major matrix reads memory
+ * sequentially and accumulates into a row of per-column sums.
+ *
+ * @example
+ * reduce(tensor([[3, 0], [4, 1]]), [0], 'sumsq') // Float64Array [25, 1]
+ * @category kernels
+ */
+export function reduce(x: Tensor, axes: readonly number[], op: Reduction, p = 2): Float64Array {
+  const { shape, stride } = x
+  const nd = shape.length
+  const kept = reducedShape(shape, axes, true)
+  const accStrides = rowMajorStrides(kept)
+  const acc = new Float64Array(sizeOf(kept))
+  if (sizeOf(shape) === 0) return acc
+  let off = x.offset
+  let aoff = 0
+  const dims: Dim[] = []
+  for (let i = 0; i < nd; i++) {
+    const n = shape[i]
+    if (n === 1) continue
+    let s = stride[i]
+    let a = axes.includes(i) ? 0 : accStrides[i]
+    if (s < 0) {
+      off += (n - 1) * s
+      s = -s
+      aoff += (n - 1) * a
+      a = -a
+    }
+    dims.push({ n, s, a })
+  }
+  dims.sort((u, v) => v.s - u.s || Math.abs(v.a) - Math.abs(u.a))
+  // merge an outer axis into the next inner one when both walk one run
+  for (let i = dims.length - 2; i >= 0; i--) {
+    const o = dims[i]
+    const q = dims[i + 1]
+    if (o.s === q.s * q.n && o.a === q.a * q.n) {
+      q.n *= o.n
+      dims.splice(i, 1)
+    }
+  }
+  if (dims.length === 0) dims.push({ n: 1, s: 0, a: 0 })
+  walk(x.data, off, acc, aoff, dims, op, p)
+  return acc
+}
+
+function walk(data: ArrayLike<number>, off: number, acc: Float64Array, aoff: number, dims: Dim[], op: Reduction, p: number): void {
+  const inner = dims[dims.length - 1]
+  const outer = dims.length - 1
+  const idx = new Array<number>(outer).fill(0)
+  let d = off
+  let a = aoff
+  const { n, s } = inner
+  const as = inner.a
+  for (;;) {
+    if (as === 0) {
+      const r = runScalar(op, data, d, s, n, p)
+      acc[a] = combine(op, acc[a], r)
+    } else runVector(op, data, d, s, n, acc, a, as, p)
+    let ax = outer - 1
+    for (; ax >= 0; ax--) {
+      const dim = dims[ax]
+      if (++idx[ax] < dim.n) {
+        d += dim.s
+        a += dim.a
+        break
+      }
+      idx[ax] = 0
+      d -= (dim.n - 1) * dim.s
+      a -= (dim.n - 1) * dim.a
+    }
+    if (ax < 0) return
+  }
+}
+
+function combine(op: Reduction, cur: number, r: number): number {
+  if (op !== 'maxabs') return cur + r
+  return r > cur || r !== r ? r : cur
+}
+
+/** One run reduced to a scalar (the run lies inside one slice). */
+function runScalar(op: Reduction, x: ArrayLike<number>, d: number, s: number, n: number, p: number): number {
+  let r = 0
+  switch (op) {
+    case 'sumsq':
+      for (let k = 0; k < n; k++, d += s) {
+        const v = x[d]
+        r += v * v
+      }
+      return r
+    case 'sumabs':
+      for (let k = 0; k < n; k++, d += s) r += Math.abs(x[d])
+      return r
+    case 'sumpow':
+      for (let k = 0; k < n; k++, d += s) r += Math.abs(x[d]) ** p
+      return r
+    case 'maxabs':
+      for (let k = 0; k < n; k++, d += s) {
+        const v = Math.abs(x[d])
+        if (v > r) r = v
+        else if (v !== v) return v
+      }
+      return r
+  }
+}
+
+/** One run that crosses slices: each element goes to its own accumulator. */
+function runVector(op: Reduction, x: ArrayLike<number>, d: number, s: number, n: number, acc: Float64Array, a: number, as: number, p: number): void {
+  switch (op) {
+    case 'sumsq':
+      for (let k = 0; k < n; k++, d += s, a += as) {
+        const v = x[d]
+        acc[a] += v * v
+      }
+      return
+    case 'sumabs':
+      for (let k = 0; k < n; k++, d += s, a += as) acc[a] += Math.abs(x[d])
+      return
+    case 'sumpow':
+      for (let k = 0; k < n; k++, d += s, a += as) acc[a] += Math.abs(x[d]) ** p
+      return
+    case 'maxabs':
+      for (let k = 0; k < n; k++, d += s, a += as) {
+        const v = Math.abs(x[d])
+        const c = acc[a]
+        if (v > c || v !== v) acc[a] = c !== c ? c : v
+      }
+      return
+  }
+}
+
+/**
+ * A stride-0 view of per-slice `values` (one per slice of `shape` reduced over
+ * `axes`, row-major over the kept axes) broadcast back to the full `shape`.
+ * @category kernels
+ */
+export function broadcastSlices(values: Float64Array, shape: Shape, axes: readonly number[]): Tensor {
+  const kept = reducedShape(shape, axes, true)
+  const strides = rowMajorStrides(kept).map((s, i) => (axes.includes(i) ? 0 : s))
+  return ndarray(values, shape.slice(), strides, 0)
+}
+
+/**
+ * The broadcast multiply: a new tensor `x · factor[slice]`, where `factors`
+ * holds one value per slice of `x` over `axes` (as returned by
+ * {@link reduce}). The product is computed in float64 and stored in `x`'s
+ * dtype, so a factor already rounded to float32 gives the correctly rounded
+ * float32 product.
+ *
+ * @example
+ * scaleSlices(tensor([[3, 1], [4, 1]]), new Float64Array([0.2, 1]), [0]) // [[0.6, 1], [0.8, 1]]
+ * @category kernels
+ */
+export function scaleSlices(x: Tensor, factors: Float64Array, axes: readonly number[]): Tensor {
+  if (axes.length === x.shape.length) return scaleAll(x, factors[0])
+  return mul(x, broadcastSlices(factors, x.shape, axes))
+}

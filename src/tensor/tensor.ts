@@ -1,0 +1,313 @@
+/**
+ * The `Tensor` type, creation, dtype helpers and tensor validation.
+ *
+ * A tensor is an `ndarray` over a `Float32Array` or `Float64Array`; any view
+ * (transposed, stepped, negative steps, sliced, offset, broadcast with stride
+ * 0) is a valid input. Everything this module creates is contiguous and
+ * row-major.
+ *
+ * @module tensor
+ */
+import ndarray from 'ndarray'
+import type { NdArray } from 'ndarray'
+import { DtypeError, InvalidTensorError, ShapeError, describe } from '../errors/index.js'
+
+/** The storage of a tensor. */
+export type FloatArray = Float32Array | Float64Array
+
+/** The two element types a tensor may have. */
+export type Dtype = 'float32' | 'float64'
+
+/**
+ * A strided n-dimensional view over a `Float32Array` or `Float64Array`: an
+ * `NdArray` of the `ndarray` package.
+ * @category model
+ */
+export type Tensor = NdArray<FloatArray>
+
+/** A shape: one non-negative integer per axis. */
+export type Shape = readonly number[]
+
+/** Nested number arrays accepted by {@link tensor}. */
+export type NestedNumbers = number | readonly NestedNumbers[]
+
+/**
+ * The dtype of a typed array.
+ * @category utils
+ */
+export function dtypeOfArray(a: FloatArray): Dtype {
+  return a instanceof Float32Array ? 'float32' : 'float64'
+}
+
+/**
+ * The dtype of a tensor: `'float32'` or `'float64'`.
+ *
+ * @example
+ * dtypeOf(tensor([1, 2], [2], 'float32')) // 'float32'
+ * @category utils
+ */
+export function dtypeOf(t: Tensor): Dtype {
+  return dtypeOfArray(t.data)
+}
+
+/**
+ * A new zero-filled typed array of `dtype` with `n` elements.
+ * @category constructors
+ */
+export function allocate(dtype: Dtype, n: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
+}
+
+/**
+ * Rounds a number to the precision of `dtype` (`Math.fround` for float32, the
+ * identity for float64). Used where a source system does arithmetic in the
+ * array's own dtype.
+ * @category utils
+ */
+export function roundTo(dtype: Dtype): (x: number) => number {
+  return dtype === 'float32' ? Math.fround : identityNumber
+}
+
+function identityNumber(x: number): number {
+  return x
+}
+
+/** The number of elements of a shape (1 for the 0-d shape `[]`). */
+export function sizeOf(shape: Shape): number {
+  let n = 1
+  for (let i = 0; i < shape.length; i++) n *= shape[i]
+  return n
+}
+
+/** Row-major strides of a contiguous array of `shape`. */
+export function rowMajorStrides(shape: Shape): number[] {
+  const s = new Array<number>(shape.length)
+  let acc = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc
+    acc *= shape[i]
+  }
+  return s
+}
+
+/** True when two shapes are equal. */
+export function shapeEquals(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Formats a shape as `[3,4]`. */
+export function formatShape(s: Shape): string {
+  return `[${s.join(',')}]`
+}
+
+/**
+ * True when `t` is row-major contiguous: its elements in row-major order are
+ * `t.data[t.offset .. t.offset + t.size)`. Axes of length 1 may have any
+ * stride. Zero-size tensors are contiguous.
+ * @category utils
+ */
+export function isRowMajor(t: Tensor): boolean {
+  const { shape, stride } = t
+  let expected = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const n = shape[i]
+    if (n === 0) return true
+    if (n !== 1 && stride[i] !== expected) return false
+    expected *= n
+  }
+  return true
+}
+
+/**
+ * Wraps storage as a contiguous row-major tensor without copying. The caller
+ * hands `data` over: it must not be written afterwards.
+ * @category constructors
+ */
+export function fromStorage(data: FloatArray, shape: Shape): Tensor {
+  return ndarray(data, shape.slice(), rowMajorStrides(shape), 0)
+}
+
+/**
+ * True for an `ndarray` over a `Float32Array` or `Float64Array` with
+ * consistent shape and strides.
+ * @category utils
+ */
+export function isTensor(x: unknown): x is Tensor {
+  if (typeof x !== 'object' || x === null) return false
+  const t = x as Partial<Tensor>
+  return (
+    (t.data instanceof Float64Array || t.data instanceof Float32Array) &&
+    Array.isArray(t.shape) &&
+    Array.isArray(t.stride) &&
+    t.stride.length === t.shape.length &&
+    typeof t.offset === 'number'
+  )
+}
+
+/**
+ * The one tensor validator: returns `x` when it is a tensor, otherwise throws
+ * an `InvalidTensorError` (not an ndarray) or a `DtypeError` (an integer or
+ * generic ndarray) naming `where`. It also checks that every element of the
+ * view lies inside its storage.
+ * @category utils
+ */
+export function assertTensor(x: unknown, where: string): Tensor {
+  if (!isTensor(x)) {
+    const o = x as { data?: unknown; shape?: unknown } | null
+    if (typeof o === 'object' && o !== null && Array.isArray(o.shape) && o.data !== undefined) {
+      const d = o.data as { constructor?: { name?: string } }
+      const kind = ArrayBuffer.isView(d) ? (d.constructor?.name ?? 'typed array').replace(/Array$/, '').toLowerCase() : describe(d)
+      throw new DtypeError(where, `expected a floating-point array (float32 or float64), got ${kind}`)
+    }
+    throw new InvalidTensorError(where, `expected a Tensor (an ndarray over Float32Array or Float64Array), got ${describe(x)}`)
+  }
+  const { shape, stride, offset, data } = x
+  let lo = offset
+  let hi = offset
+  let empty = false
+  for (let i = 0; i < shape.length; i++) {
+    const n = shape[i]
+    if (!Number.isInteger(n) || n < 0) throw new ShapeError(where, `axis ${i} has invalid length ${describe(n)}`)
+    if (!Number.isInteger(stride[i])) throw new InvalidTensorError(where, `axis ${i} has invalid stride ${describe(stride[i])}`)
+    if (n === 0) empty = true
+    else if (stride[i] > 0) hi += (n - 1) * stride[i]
+    else lo += (n - 1) * stride[i]
+  }
+  if (!empty && (!Number.isInteger(offset) || lo < 0 || hi >= data.length)) {
+    throw new InvalidTensorError(where, `the view reaches elements ${lo}..${hi} outside its storage of length ${data.length}`)
+  }
+  return x
+}
+
+function inferShape(data: NestedNumbers): number[] {
+  const shape: number[] = []
+  let d: NestedNumbers = data
+  while (Array.isArray(d)) {
+    shape.push(d.length)
+    d = (d as readonly NestedNumbers[])[0]
+  }
+  return shape
+}
+
+function flattenNested(data: NestedNumbers, shape: Shape, out: number[], depth: number, where: string): void {
+  if (depth === shape.length) {
+    if (typeof data !== 'number') throw new InvalidTensorError(where, `expected a number at depth ${depth}, got ${describe(data)}`)
+    out.push(data)
+    return
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new ShapeError(where, `ragged nested array: expected length ${shape[depth]} at depth ${depth}, got ${describe(data)}`)
+  }
+  for (const d of data as readonly NestedNumbers[]) flattenNested(d, shape, out, depth + 1, where)
+}
+
+/**
+ * A new contiguous row-major tensor holding a copy of `data`.
+ *
+ * `data` is a flat number array or typed array (with `shape`, default
+ * `[data.length]`), a nested number array (its shape is inferred), or a single
+ * number (a 0-d tensor). `dtype` defaults to the typed array's own type and to
+ * `'float64'` for plain numbers.
+ *
+ * @example
+ * const w = tensor([1, 2, 3, 4], [2, 2])         // float64 2×2
+ * const v = tensor(new Float32Array([3, 4]))      // float32, shape [2]
+ * const m = tensor([[1, 2], [3, 4]], undefined, 'float32')
+ * @category constructors
+ */
+export function tensor(data: NestedNumbers | FloatArray, shape?: Shape, dtype?: Dtype): Tensor {
+  if (dtype !== undefined && dtype !== 'float32' && dtype !== 'float64') {
+    throw new DtypeError('dtype', `expected 'float32' or 'float64', got ${describe(dtype)}`)
+  }
+  let flat: ArrayLike<number>
+  let inferred: number[]
+  if (data instanceof Float32Array || data instanceof Float64Array) {
+    flat = data
+    inferred = [data.length]
+    dtype ??= dtypeOfArray(data)
+  } else if (ArrayBuffer.isView(data)) {
+    throw new DtypeError('data', `expected a Float32Array, Float64Array or numbers, got ${describe(data)}`)
+  } else if (typeof data === 'number') {
+    flat = [data]
+    inferred = []
+  } else if (Array.isArray(data)) {
+    inferred = inferShape(data)
+    const out: number[] = []
+    flattenNested(data, inferred, out, 0, 'data')
+    flat = out
+  } else {
+    throw new InvalidTensorError('data', `expected numbers, nested number arrays or a Float32Array/Float64Array, got ${describe(data)}`)
+  }
+  const s = shape === undefined ? inferred : shape.slice()
+  for (let i = 0; i < s.length; i++) {
+    if (!Number.isInteger(s[i]) || s[i] < 0) throw new ShapeError('shape', `axis ${i} has invalid length ${describe(s[i])}`)
+  }
+  if (sizeOf(s) !== flat.length) {
+    throw new ShapeError('shape', `shape ${formatShape(s)} holds ${sizeOf(s)} elements but data has ${flat.length}`)
+  }
+  const storage = allocate(dtype ?? 'float64', flat.length)
+  storage.set(flat)
+  return fromStorage(storage, s)
+}
+
+/**
+ * A new contiguous tensor of zeros.
+ *
+ * @example
+ * zeros([2, 3], 'float32')
+ * @category constructors
+ */
+export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
+  return tensor(allocate(dtype, sizeOf(shape)), shape, dtype)
+}
+
+/**
+ * A new contiguous tensor of zeros with the shape and dtype of `t`.
+ *
+ * @example
+ * zerosLike(tensor([1, 2, 3])) // [0, 0, 0], float64
+ * @category constructors
+ */
+export function zerosLike(t: Tensor): Tensor {
+  return fromStorage(allocate(dtypeOf(t), sizeOf(t.shape)), t.shape)
+}
+
+/**
+ * A new contiguous tensor filled with `value`, of `shape` and `dtype`.
+ * @category constructors
+ */
+export function full(shape: Shape, value: number, dtype: Dtype = 'float64'): Tensor {
+  const a = allocate(dtype, sizeOf(shape))
+  a.fill(value)
+  return fromStorage(a, shape)
+}
+
+/**
+ * The elements of `t` in row-major order as a plain number array (any view).
+ *
+ * @example
+ * toArray(tensor([[1, 2], [3, 4]]).transpose(1, 0)) // [1, 3, 2, 4]
+ * @category utils
+ */
+export function toArray(t: Tensor): number[] {
+  const { shape, stride } = t
+  const n = sizeOf(shape)
+  const out = new Array<number>(n)
+  if (n === 0) return out
+  const idx = new Array<number>(shape.length).fill(0)
+  let p = t.offset
+  for (let k = 0; k < n; k++) {
+    out[k] = t.data[p]
+    for (let ax = shape.length - 1; ax >= 0; ax--) {
+      if (++idx[ax] < shape[ax]) {
+        p += stride[ax]
+        break
+      }
+      idx[ax] = 0
+      p -= (shape[ax] - 1) * stride[ax]
+    }
+  }
+  return out
+}

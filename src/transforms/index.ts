@@ -1,0 +1,5 @@
+/**
+ * Gradient transformations: the building blocks chained into optimizers.
+ * @module transforms
+ */
+export {}

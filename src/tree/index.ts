@@ -1,0 +1,277 @@
+/**
+ * Trees of tensors: a tree is a leaf, `null` (an empty subtree), an array of
+ * trees, or a plain object of trees. Object keys are visited in sorted order,
+ * so `leaves` and `flatten` give one canonical order whatever order the keys
+ * were written in.
+ *
+ * Every function here is built on one walker that visits N trees in lockstep
+ * and reports the path of the first structural, shape or dtype difference.
+ *
+ * @module tree
+ */
+import { DtypeError, ShapeError, StructureError, describe } from '../errors/index.js'
+import { type Tensor, formatShape, isTensor, shapeEquals } from '../tensor/index.js'
+
+/**
+ * A tree with leaves of type `L`: a leaf, `null`, an array of trees, or a
+ * plain object of trees.
+ * @category model
+ */
+export type Tree<L = Tensor> = L | null | readonly Tree<L>[] | { readonly [key: string]: Tree<L> }
+
+/** A path from the root: object keys and array indices. */
+export type Path = readonly (string | number)[]
+
+/** Decides what counts as a leaf. */
+export type IsLeaf = (x: unknown) => boolean
+
+const IDENT = /^[A-Za-z_$][\w$]*$/
+
+/**
+ * Formats a path as `root.layers[2].W`.
+ *
+ * @example
+ * formatPath('params', ['layers', 2, 'W']) // 'params.layers[2].W'
+ * @category utils
+ */
+export function formatPath(root: string, path: Path): string {
+  let s = root
+  for (const k of path) {
+    if (typeof k === 'number') s += `[${k}]`
+    else if (IDENT.test(k)) s += s === '' ? k : `.${k}`
+    else s += `[${JSON.stringify(k)}]`
+  }
+  return s
+}
+
+/** True for a plain object (`{}` literal or `Object.create(null)`). */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (typeof x !== 'object' || x === null) return false
+  const proto = Object.getPrototypeOf(x)
+  return proto === Object.prototype || proto === null
+}
+
+function kindOf(x: unknown, isLeaf: IsLeaf): string {
+  if (isLeaf(x)) return isTensor(x) ? `a tensor of shape ${formatShape(x.shape)}` : `a leaf (${describe(x)})`
+  if (x === null) return 'null'
+  if (Array.isArray(x)) return `an array of length ${x.length}`
+  if (isPlainObject(x)) return `an object with keys [${Object.keys(x).sort().join(',')}]`
+  return describe(x)
+}
+
+function sortedKeys(o: object): string[] {
+  return Object.keys(o).sort()
+}
+
+/**
+ * The one tree walker. Visits `trees` in lockstep, checks that they agree in
+ * structure (and, for tensor leaves, in shape and dtype), calls `onLeaf` with
+ * the N leaves at each leaf position and the live path, and builds `nOut`
+ * output trees of the first tree's structure from the `nOut` values `onLeaf`
+ * returns. Containers it builds are frozen.
+ *
+ * `names` are the roots used in error messages (`'updates'`, `'state.mu'`).
+ * @category utils
+ */
+export function walk<R>(
+  trees: readonly unknown[],
+  names: readonly string[],
+  isLeaf: IsLeaf,
+  nOut: number,
+  onLeaf: (leaves: unknown[], path: Path) => readonly R[],
+): unknown[] {
+  const path: (string | number)[] = []
+  const go = (nodes: readonly unknown[]): unknown[] => {
+    const first = nodes[0]
+    if (isLeaf(first)) {
+      for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j)
+      return onLeaf(nodes as unknown[], path) as unknown[]
+    }
+    if (first === null) {
+      for (let j = 1; j < nodes.length; j++) if (nodes[j] !== null) mismatch(nodes, j)
+      return new Array(nOut).fill(null)
+    }
+    if (Array.isArray(first)) {
+      for (let j = 1; j < nodes.length; j++) {
+        const o = nodes[j]
+        if (!Array.isArray(o) || o.length !== first.length) mismatch(nodes, j)
+      }
+      const outs = Array.from({ length: nOut }, () => new Array<unknown>(first.length))
+      const children = new Array<unknown>(nodes.length)
+      for (let i = 0; i < first.length; i++) {
+        for (let j = 0; j < nodes.length; j++) children[j] = (nodes[j] as unknown[])[i]
+        path.push(i)
+        const r = go(children)
+        path.pop()
+        for (let q = 0; q < nOut; q++) outs[q][i] = r[q]
+      }
+      return outs.map(Object.freeze)
+    }
+    if (isPlainObject(first)) {
+      const keys = sortedKeys(first)
+      for (let j = 1; j < nodes.length; j++) {
+        const o = nodes[j]
+        if (!isPlainObject(o)) mismatch(nodes, j)
+        const ok = sortedKeys(o as object)
+        if (ok.length !== keys.length || ok.some((k, i) => k !== keys[i])) mismatch(nodes, j)
+      }
+      const outs = Array.from({ length: nOut }, () => ({}) as Record<string, unknown>)
+      const children = new Array<unknown>(nodes.length)
+      for (const key of keys) {
+        for (let j = 0; j < nodes.length; j++) children[j] = (nodes[j] as Record<string, unknown>)[key]
+        path.push(key)
+        const r = go(children)
+        path.pop()
+        for (let q = 0; q < nOut; q++) outs[q][key] = r[q]
+      }
+      return outs.map(Object.freeze)
+    }
+    throw new StructureError(formatPath(names[0] ?? 'tree', path), `expected a leaf, null, an array or a plain object, got ${describe(first)}`)
+  }
+  const mismatch = (nodes: readonly unknown[], j: number): never => {
+    throw new StructureError(
+      formatPath(names[j] ?? `tree ${j}`, path),
+      `expected ${kindOf(nodes[0], isLeaf)} (as in ${formatPath(names[0] ?? 'tree 0', path)}), got ${kindOf(nodes[j], isLeaf)}`,
+    )
+  }
+  const checkLeaf = (nodes: readonly unknown[], j: number): void => {
+    const a = nodes[0]
+    const b = nodes[j]
+    if (!isLeaf(b)) mismatch(nodes, j)
+    if (isTensor(a)) {
+      const where = formatPath(names[j] ?? `tree ${j}`, path)
+      if (!isTensor(b)) throw new StructureError(where, `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
+      if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(where, `shape ${formatShape(b.shape)} vs ${formatShape(a.shape)}`)
+      if (a.data.constructor !== b.data.constructor) {
+        throw new DtypeError(where, `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
+      }
+    }
+  }
+  if (trees.length === 0) return new Array(nOut).fill(null)
+  return go(trees)
+}
+
+/**
+ * The tensor leaves of `tree`, in canonical order (arrays by index, objects
+ * by sorted key). `root` names the tree in errors.
+ *
+ * @example
+ * leaves({ b: tensor([1]), a: [tensor([2]), null] }) // [a[0], b]
+ * @category utils
+ */
+export function leaves(tree: Tree, root = 'tree'): Tensor[] {
+  return leavesWith<Tensor>(tree, isTensor, root)
+}
+
+/** The leaves of `tree` under any leaf predicate. */
+export function leavesWith<L>(tree: unknown, isLeaf: IsLeaf, root = 'tree'): L[] {
+  const out: L[] = []
+  walk([tree], [root], isLeaf, 0, (ls) => {
+    out.push(ls[0] as L)
+    return []
+  })
+  return out
+}
+
+/**
+ * The structure of a tree without its leaves, as built by {@link flatten}.
+ * @category model
+ */
+export interface TreeDef {
+  /** The number of leaves. */
+  readonly size: number
+  /** The tree with every leaf replaced by its index in the leaf list. */
+  readonly skeleton: Tree<number>
+}
+
+/**
+ * Splits a tree into its tensor leaves and its structure.
+ *
+ * @example
+ * const [ls, def] = flatten({ W: w, b: b })
+ * const same = unflatten(def, ls)
+ * @category utils
+ */
+export function flatten(tree: Tree, root = 'tree'): readonly [Tensor[], TreeDef] {
+  const out: Tensor[] = []
+  const [skeleton] = walk([tree], [root], isTensor, 1, (ls) => {
+    out.push(ls[0] as Tensor)
+    return [out.length - 1]
+  })
+  return [out, Object.freeze({ size: out.length, skeleton: skeleton as Tree<number> })]
+}
+
+/**
+ * Rebuilds a tree of `def`'s structure from `leaves` (the inverse of
+ * {@link flatten}).
+ * @category utils
+ */
+export function unflatten<L>(def: TreeDef, ls: readonly L[]): Tree<L> {
+  if (ls.length !== def.size) throw new StructureError('leaves', `expected ${def.size} leaves, got ${ls.length}`)
+  const isIndex = (x: unknown) => typeof x === 'number'
+  return walk([def.skeleton], ['tree'], isIndex, 1, (ix) => [ls[ix[0] as number]])[0] as Tree<L>
+}
+
+/**
+ * Maps every tensor leaf of `tree` through `f` (which also gets the leaf's
+ * path), keeping the structure.
+ *
+ * @example
+ * mapTree({ W: w }, (t) => scaleAll(t, 2))
+ * @category combinators
+ */
+export function mapTree<R>(tree: Tree, f: (t: Tensor, path: Path) => R, root = 'tree'): Tree<R> {
+  return walk([tree], [root], isTensor, 1, (ls, path) => [f(ls[0] as Tensor, path)])[0] as Tree<R>
+}
+
+/**
+ * Zips N trees of tensors leaf by leaf: all must agree in structure, shape
+ * and dtype (the first difference throws, naming its path under `names`).
+ * `f` gets the N tensors at each position and returns one value.
+ *
+ * @example
+ * zipTrees([params, updates], ['params', 'updates'], ([p, u]) => add(p, u))
+ * @category combinators
+ */
+export function zipTrees<R>(trees: readonly Tree[], names: readonly string[], f: (ts: Tensor[], path: Path) => R): Tree<R> {
+  return walk(trees, names, isTensor, 1, (ls, path) => [f(ls as Tensor[], path)])[0] as Tree<R>
+}
+
+/**
+ * Like {@link zipTrees}, but `f` returns `nOut` values per position and the
+ * result is `nOut` trees (for kernels that emit an update and new state in
+ * one pass).
+ *
+ * @example
+ * const [u, mu] = zipMany([grads, state.mu], ['updates', 'state.mu'], 2, ([g, m]) => traceKernel(g, m))
+ * @category combinators
+ */
+export function zipMany(trees: readonly Tree[], names: readonly string[], nOut: number, f: (ts: Tensor[], path: Path) => readonly Tensor[]): Tree[] {
+  return walk(trees, names, isTensor, nOut, (ls, path) => f(ls as Tensor[], path)) as Tree[]
+}
+
+/**
+ * Throws a `StructureError`, `ShapeError` or `DtypeError` naming the path of
+ * the first difference unless all `trees` have the same structure, shapes
+ * and dtypes.
+ *
+ * @example
+ * assertSameStructure([params, grads], ['params', 'grads'])
+ * @category utils
+ */
+export function assertSameStructure(trees: readonly Tree[], names: readonly string[]): void {
+  walk(trees, names, isTensor, 0, () => [])
+}
+
+/**
+ * Deep-freezes the arrays and plain objects of a tree (not its tensors) and
+ * returns it.
+ * @category utils
+ */
+export function freezeTree<T>(x: T): T {
+  if (Array.isArray(x) || isPlainObject(x)) {
+    for (const v of Object.values(x as object)) freezeTree(v)
+    Object.freeze(x)
+  }
+  return x
+}
