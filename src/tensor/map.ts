@@ -44,6 +44,7 @@ function view(a: FloatArray, start: number, n: number): FloatArray {
 export function gather(t: Tensor, dst: FloatArray, start: number, n: number): void {
   const { shape, stride, data } = t
   const nd = shape.length
+  if (n <= 0) return
   if (nd === 0) {
     dst[0] = data[t.offset]
     return
