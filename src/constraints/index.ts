@@ -1,4 +1,15 @@
 /**
+ * The seeds' norm constraints, one module per operation, each reproducing its
+ * source system: Lasagne/PyMC (`normConstraint`, `computeNorms`,
+ * `totalNormConstraint`), TensorFlow (`clipByNorm`, `clipByGlobalNorm`),
+ * PyTorch (`renorm`, `clipGradNorm`) and the corrected forum `maxNorm`.
  * @module constraints
  */
-export {}
+export * from './normConstraint.js'
+export * from './computeNorms.js'
+export * from './totalNormConstraint.js'
+export * from './clipByNorm.js'
+export * from './clipByGlobalNorm.js'
+export * from './renorm.js'
+export * from './clipGradNorm.js'
+export * from './maxNorm.js'
