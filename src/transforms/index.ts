@@ -2,4 +2,4 @@
  * Gradient transformations: the building blocks chained into optimizers.
  * @module transforms
  */
-export {}
+export * from './constrain.js'
