@@ -156,7 +156,8 @@ export function isTensor(x: unknown): x is Tensor {
 export function assertTensor(x: unknown, where: string): Tensor {
   if (!isTensor(x)) {
     const o = x as { data?: unknown; shape?: unknown } | null
-    if (typeof o === 'object' && o !== null && Array.isArray(o.shape) && o.data !== undefined) {
+    const floatData = typeof o === 'object' && o !== null && (o.data instanceof Float64Array || o.data instanceof Float32Array)
+    if (typeof o === 'object' && o !== null && Array.isArray(o.shape) && o.data !== undefined && !floatData) {
       const d = o.data as { constructor?: { name?: string } }
       const kind = ArrayBuffer.isView(d) ? (d.constructor?.name ?? 'typed array').replace(/Array$/, '').toLowerCase() : describe(d)
       throw new DtypeError(where, `expected a floating-point array (float32 or float64), got ${kind}`)
@@ -179,6 +180,21 @@ export function assertTensor(x: unknown, where: string): Tensor {
     throw new InvalidTensorError(where, `the view reaches elements ${lo}..${hi} outside its storage of length ${data.length}`)
   }
   return x
+}
+
+/** Throws a `DtypeError` naming `where` unless `dtype` is `'float32'` or `'float64'`. */
+function checkDtype(dtype: unknown, where: string): Dtype {
+  if (dtype !== 'float32' && dtype !== 'float64') throw new DtypeError(where, `expected 'float32' or 'float64', got ${describe(dtype)}`)
+  return dtype
+}
+
+/** Throws a `ShapeError` naming `where` unless `shape` is a list of non-negative integers. */
+function checkShape(shape: Shape, where: string): number[] {
+  if (!Array.isArray(shape)) throw new ShapeError(where, `expected a list of axis lengths, got ${describe(shape)}`)
+  for (let i = 0; i < shape.length; i++) {
+    if (!Number.isInteger(shape[i]) || shape[i] < 0) throw new ShapeError(where, `axis ${i} has invalid length ${describe(shape[i])}`)
+  }
+  return shape.slice()
 }
 
 function inferShape(data: NestedNumbers): number[] {
@@ -218,9 +234,7 @@ function flattenNested(data: NestedNumbers, shape: Shape, out: number[], depth: 
  * @category constructors
  */
 export function tensor(data: NestedNumbers | FloatArray, shape?: Shape, dtype?: Dtype): Tensor {
-  if (dtype !== undefined && dtype !== 'float32' && dtype !== 'float64') {
-    throw new DtypeError('dtype', `expected 'float32' or 'float64', got ${describe(dtype)}`)
-  }
+  if (dtype !== undefined) checkDtype(dtype, 'dtype')
   let flat: ArrayLike<number>
   let inferred: number[]
   if (data instanceof Float32Array || data instanceof Float64Array) {
@@ -240,10 +254,7 @@ export function tensor(data: NestedNumbers | FloatArray, shape?: Shape, dtype?: 
   } else {
     throw new InvalidTensorError('data', `expected numbers, nested number arrays or a Float32Array/Float64Array, got ${describe(data)}`)
   }
-  const s = shape === undefined ? inferred : shape.slice()
-  for (let i = 0; i < s.length; i++) {
-    if (!Number.isInteger(s[i]) || s[i] < 0) throw new ShapeError('shape', `axis ${i} has invalid length ${describe(s[i])}`)
-  }
+  const s = shape === undefined ? inferred : checkShape(shape, 'shape')
   if (sizeOf(s) !== flat.length) {
     throw new ShapeError('shape', `shape ${formatShape(s)} holds ${sizeOf(s)} elements but data has ${flat.length}`)
   }
@@ -260,7 +271,8 @@ export function tensor(data: NestedNumbers | FloatArray, shape?: Shape, dtype?: 
  * @category constructors
  */
 export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
-  return tensor(allocate(dtype, sizeOf(shape)), shape, dtype)
+  const s = checkShape(shape, 'shape')
+  return fromStorage(allocate(checkDtype(dtype, 'dtype'), sizeOf(s)), s)
 }
 
 /**
@@ -279,9 +291,10 @@ export function zerosLike(t: Tensor): Tensor {
  * @category constructors
  */
 export function full(shape: Shape, value: number, dtype: Dtype = 'float64'): Tensor {
-  const a = allocate(dtype, sizeOf(shape))
+  const s = checkShape(shape, 'shape')
+  const a = allocate(checkDtype(dtype, 'dtype'), sizeOf(s))
   a.fill(value)
-  return fromStorage(a, shape)
+  return fromStorage(a, s)
 }
 
 /**
