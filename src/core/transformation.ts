@@ -5,7 +5,7 @@
  * @module core
  */
 import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
-import { StructureError, describe } from '../errors/index.js'
+import { ConfigError, StructureError, describe } from '../errors/index.js'
 import { type Tensor, add } from '../tensor/index.js'
 import { type Tree, zipTrees } from '../tree/index.js'
 
@@ -32,6 +32,25 @@ export type Params = Tree<Tensor>
 export interface GradientTransformation<S = unknown> {
   init(params: Params): S
   update(updates: Params, state: S, params?: Params): readonly [Params, S]
+}
+
+/**
+ * The one transformation validator: returns `tx` when it has `init` and
+ * `update` functions, otherwise throws a `ConfigError` naming `where`.
+ * Wrappers (`masked`, `multiSteps`, ...) call it on the transformations they
+ * are given.
+ *
+ * @example
+ * checkTransformation('tx', identity()) // the same transformation
+ * checkTransformation('tx', 0.1)        // throws ConfigError: "tx: expected a GradientTransformation ..."
+ * @category utils
+ */
+export function checkTransformation<S>(where: string, tx: GradientTransformation<S>): GradientTransformation<S> {
+  const t = tx as Partial<GradientTransformation<S>> | null
+  if (typeof t !== 'object' || t === null || typeof t.init !== 'function' || typeof t.update !== 'function') {
+    throw new ConfigError(where, `expected a GradientTransformation (an object with init and update functions), got ${describe(tx)}`)
+  }
+  return tx
 }
 
 /** The state type of a transformation. */

@@ -152,6 +152,33 @@ export class NonFiniteError extends RangeError implements NdoptaxErrorInfo {
   }
 }
 
+/**
+ * Why a checkpoint could not be written or read: `'io'` (the file system
+ * refused), `'truncated'` (the file ends early), `'corrupt'` (bytes that do
+ * not parse or do not match their checksum), `'foreign'` (a file that is not
+ * an ndoptax checkpoint), `'unsupported'` (a value that cannot be stored).
+ */
+export type CheckpointErrorReason = 'io' | 'truncated' | 'corrupt' | 'foreign' | 'unsupported'
+
+/**
+ * A checkpoint (`ndoptax/node`) that could not be written or read; `reason`
+ * says which kind of failure it was, `cause` holds the underlying error.
+ *
+ * @example
+ * // "ckpt.safetensors: truncated file: the header claims 912 bytes but only 40 follow"
+ * @category errors
+ */
+export class CheckpointError extends Error implements NdoptaxErrorInfo {
+  declare readonly where: string
+  /** The kind of failure. */
+  readonly reason: CheckpointErrorReason
+  constructor(where: string, what: string, reason: CheckpointErrorReason, options?: { cause?: unknown }) {
+    super(message(where, what), options)
+    tag(this, 'CheckpointError', where)
+    this.reason = reason
+  }
+}
+
 /** Formats any value briefly for an error message. */
 export function describe(v: unknown): string {
   if (v === null) return 'null'
