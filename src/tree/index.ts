@@ -63,6 +63,12 @@ function sortedKeys(o: object): string[] {
   return Object.keys(o).sort()
 }
 
+/** `o[key] = v`, also for an own key named `__proto__` (as `JSON.parse` makes). */
+function setKey(o: Record<string, unknown>, key: string, v: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[key] = v
+}
+
 /**
  * The one tree walker. Visits `trees` in lockstep, checks that they agree in
  * structure (and, for tensor leaves, in shape and dtype), calls `onLeaf` with
@@ -122,7 +128,7 @@ export function walk<R>(
         path.push(key)
         const r = go(children)
         path.pop()
-        for (let q = 0; q < nOut; q++) outs[q][key] = r[q]
+        for (let q = 0; q < nOut; q++) setKey(outs[q], key, r[q])
       }
       return outs.map(Object.freeze)
     }
