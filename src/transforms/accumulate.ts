@@ -80,7 +80,7 @@ export function multiSteps<S>(tx: GradientTransformation<S>, options: MultiSteps
       checkState('state', state, MULTI_STEPS_KEYS, 'multiSteps')
       const { miniStep, gradientStep, accGrads, innerState } = state
       checkNumber('state.miniStep', miniStep, { min: 0, max: everyK - 1, integer: true })
-      const mean = zipTrees([grads, accGrads], ['updates', 'state.accGrads'], ([g, acc]) => accumulate(g, acc, miniStep)) as Params
+      const mean = zipTrees([accGrads, grads], ['state.accGrads', 'updates'], ([acc, g]) => accumulate(g, acc, miniStep)) as Params
       if (miniStep + 1 < everyK) return [zeroUpdates(grads), make(miniStep + 1, gradientStep, mean, innerState)]
       const [updates, next] = tx.update(mean, innerState, params)
       return [updates, make(0, gradientStep + 1, mapTree(accGrads, zerosLike, 'state.accGrads'), next)]
