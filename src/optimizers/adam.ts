@@ -1,0 +1,88 @@
+/**
+ * Lasagne's `adam`, `adamax` and `amsgrad`.
+ *
+ * @module optimizers
+ */
+import { type GradientTransformation, chain } from '../core/index.js'
+import {
+  type Hyperparameter,
+  type ScaleByAdamOptions,
+  type ScaleByAdamState,
+  type ScaleByAdamaxState,
+  type ScaleByAmsgradState,
+  type ScaleState,
+  scaleByAdam,
+  scaleByAdamax,
+  scaleByAmsgrad,
+  scaleByLearningRate,
+} from '../transforms/index.js'
+import { type LearningRateOptions, optionsOf } from './options.js'
+
+/** Options of {@link adam}, {@link adamax} and {@link amsgrad}: `learningRate`, `beta1` (0.9), `beta2` (0.999), `epsilon` (1e-8). */
+export interface AdamOptions extends LearningRateOptions, ScaleByAdamOptions {}
+
+const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon'] as const
+
+/**
+ * Adam, Lasagne `adam` (Kingma & Ba 2014):
+ * `chain(scaleByAdam({ beta1, beta2, epsilon }), scaleByLearningRate(learningRate))`.
+ *
+ * - `t = count + 1` (one count for all leaves; the first step has `t = 1`)
+ * - `mu' = beta1 · mu + (1 − beta1) · g`
+ * - `nu' = beta2 · nu + (1 − beta2) · g²`
+ * - `u = −learningRate · sqrt(1 − beta2^t) / (1 − beta1^t) · mu' / (sqrt(nu') + epsilon)`
+ *
+ * Defaults `learningRate = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`,
+ * `epsilon = 1e-8`. Epsilon is added to the uncorrected `sqrt(nu')`, unlike
+ * PyTorch, optax and TensorFlow.js; the results differ when `|g| ≲ 1e-6`.
+ *
+ * @example
+ * const tx = adam({ learningRate: 1e-3 }) // or adam(1e-3)
+ * @category optimizers
+ */
+export function adam(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamState, ScaleState]> {
+  const { learningRate = 1e-3, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
+  return chain(scaleByAdam(rest), scaleByLearningRate(learningRate))
+}
+
+/**
+ * Adamax, Lasagne `adamax` (Kingma & Ba 2014, §7.1):
+ * `chain(scaleByAdamax({ beta1, beta2, epsilon }), scaleByLearningRate(learningRate))`.
+ *
+ * - `t = count + 1`
+ * - `mu' = beta1 · mu + (1 − beta1) · g`
+ * - `u' = max(beta2 · u, |g|)`
+ * - `update = −learningRate / (1 − beta1^t) · mu' / (u' + epsilon)`
+ *
+ * Defaults `learningRate = 2e-3`, `beta1 = 0.9`, `beta2 = 0.999`,
+ * `epsilon = 1e-8` (outside the max; PyTorch and optax put it inside).
+ *
+ * @example
+ * const tx = adamax() // Lasagne's defaults
+ * @category optimizers
+ */
+export function adamax(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamaxState, ScaleState]> {
+  const { learningRate = 2e-3, ...rest } = optionsOf<AdamOptions>('adamax', options, ADAM_KEYS)
+  return chain(scaleByAdamax(rest), scaleByLearningRate(learningRate))
+}
+
+/**
+ * AMSGrad, Lasagne `amsgrad` (Reddi et al. 2018):
+ * `chain(scaleByAmsgrad({ beta1, beta2, epsilon }), scaleByLearningRate(learningRate))`.
+ *
+ * - `t = count + 1`
+ * - `mu' = beta1 · mu + (1 − beta1) · g`, `nu' = beta2 · nu + (1 − beta2) · g²`
+ * - `nuMax' = max(nuMax, nu')` (over the raw `nu`)
+ * - `u = −learningRate · sqrt(1 − beta2^t) / (1 − beta1^t) · mu' / (sqrt(nuMax') + epsilon)`
+ *
+ * Defaults as {@link adam}. optax takes the maximum over the bias-corrected
+ * `nu` instead, which differs when gradients shrink.
+ *
+ * @example
+ * const tx = amsgrad({ learningRate: 1e-3 })
+ * @category optimizers
+ */
+export function amsgrad(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAmsgradState, ScaleState]> {
+  const { learningRate = 1e-3, ...rest } = optionsOf<AdamOptions>('amsgrad', options, ADAM_KEYS)
+  return chain(scaleByAmsgrad(rest), scaleByLearningRate(learningRate))
+}

@@ -1,0 +1,112 @@
+/**
+ * Lasagne's `sgd`, `momentum`, `nesterov_momentum`, `apply_momentum` and
+ * `apply_nesterov_momentum`.
+ *
+ * @module optimizers
+ */
+import { type GradientTransformation, chain } from '../core/index.js'
+import { checkOptions } from '../errors/index.js'
+import { type Hyperparameter, type ScaleState, type TraceState, scaleByLearningRate, trace } from '../transforms/index.js'
+import { type LearningRateOptions, optionsOf } from './options.js'
+
+/** Options of {@link sgd}. */
+export interface SgdOptions extends LearningRateOptions {
+  /** Step size (required); any finite number (negative is ascent), or a schedule of the step. */
+  readonly learningRate: Hyperparameter
+}
+
+/** Options of {@link momentum} and {@link nesterovMomentum}. */
+export interface MomentumOptions extends SgdOptions {
+  /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly momentum?: Hyperparameter
+}
+
+/** Options of {@link applyMomentum} and {@link applyNesterovMomentum}. */
+export interface ApplyMomentumOptions {
+  /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly momentum?: Hyperparameter
+}
+
+/**
+ * Stochastic gradient descent, Lasagne `sgd`: the update is
+ * `u = −learningRate · g` (so `p' = p − learningRate · g`). `learningRate` is
+ * required. Identical to torch `SGD(lr)` and optax `sgd(lr)`. The options may
+ * be given as a bare learning rate: `sgd(0.1)`.
+ *
+ * @example
+ * const opt = optimizer(sgd({ learningRate: 0.1 }))
+ * let state = opt.init(params)
+ * ;[params, state] = opt.step(params, grads, state)
+ * @category optimizers
+ */
+export function sgd(options: SgdOptions | Hyperparameter): GradientTransformation<ScaleState> {
+  const { learningRate } = optionsOf<SgdOptions>('sgd', options, ['learningRate'], true)
+  return scaleByLearningRate(learningRate)
+}
+
+/**
+ * Adds momentum to any transformation, Lasagne `apply_momentum`:
+ * `chain(tx, trace({ momentum }))`. With `Δ` the update of `tx`:
+ * `v' = momentum · v + Δ`, update `v'`. `momentum` lies in `[0, 1)`,
+ * default 0.9. `applyMomentum(sgd(o))` is exactly `momentum(o)`.
+ *
+ * @example
+ * const tx = applyMomentum(rmsprop({ learningRate: 0.01 }), { momentum: 0.9 })
+ * @category optimizers
+ */
+export function applyMomentum<S>(tx: GradientTransformation<S>, options: ApplyMomentumOptions = {}): GradientTransformation<readonly [S, TraceState]> {
+  checkOptions('applyMomentum', options, ['momentum'])
+  return chain(tx, trace({ momentum: options.momentum }))
+}
+
+/**
+ * Adds Nesterov momentum to any transformation, Lasagne
+ * `apply_nesterov_momentum` (the pylearn2 form, gradient taken at the current
+ * params): `chain(tx, trace({ momentum, nesterov: true }))`. With `Δ` the
+ * update of `tx`: `v' = momentum · v + Δ`, update `momentum · v' + Δ`.
+ * `momentum` lies in `[0, 1)`, default 0.9.
+ *
+ * @example
+ * const tx = applyNesterovMomentum(rmsprop({ learningRate: 0.01 }))
+ * @category optimizers
+ */
+export function applyNesterovMomentum<S>(
+  tx: GradientTransformation<S>,
+  options: ApplyMomentumOptions = {},
+): GradientTransformation<readonly [S, TraceState]> {
+  checkOptions('applyNesterovMomentum', options, ['momentum'])
+  return chain(tx, trace({ momentum: options.momentum, nesterov: true }))
+}
+
+/**
+ * SGD with momentum, Lasagne `momentum`:
+ * `chain(scaleByLearningRate(learningRate), trace({ momentum }))`, i.e.
+ * `v' = momentum · v − learningRate · g`, update `v'`. `learningRate` is
+ * required, `momentum` defaults to 0.9. Equal to torch
+ * `SGD(lr, momentum)` while the learning rate is constant (torch keeps the
+ * velocity in gradient units, so a changing learning rate rescales it).
+ *
+ * @example
+ * const tx = momentum({ learningRate: 0.1, momentum: 0.9 })
+ * @category optimizers
+ */
+export function momentum(options: MomentumOptions | Hyperparameter): GradientTransformation<readonly [ScaleState, TraceState]> {
+  const o = optionsOf<MomentumOptions>('momentum', options, ['learningRate', 'momentum'], true)
+  return chain(scaleByLearningRate(o.learningRate), trace({ momentum: o.momentum }))
+}
+
+/**
+ * SGD with Nesterov momentum, Lasagne `nesterov_momentum`:
+ * `chain(scaleByLearningRate(learningRate), trace({ momentum, nesterov: true }))`,
+ * i.e. `v' = momentum · v − learningRate · g`, update
+ * `momentum · v' − learningRate · g`. `learningRate` is required, `momentum`
+ * defaults to 0.9.
+ *
+ * @example
+ * const tx = nesterovMomentum({ learningRate: 0.1 })
+ * @category optimizers
+ */
+export function nesterovMomentum(options: MomentumOptions | Hyperparameter): GradientTransformation<readonly [ScaleState, TraceState]> {
+  const o = optionsOf<MomentumOptions>('nesterovMomentum', options, ['learningRate', 'momentum'], true)
+  return chain(scaleByLearningRate(o.learningRate), trace({ momentum: o.momentum, nesterov: true }))
+}

@@ -1,0 +1,59 @@
+/**
+ * Adagrad's scaling: divide by the root of the accumulated squared gradients.
+ *
+ * @module transforms
+ */
+import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Kernel } from '../tensor/index.js'
+import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
+
+/** State of {@link scaleByAdagrad}. */
+export interface ScaleByAdagradState {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `accu`, the sum of every squared gradient so far. Starts at 0. */
+  readonly accu: Params
+}
+
+/** Options of {@link scaleByAdagrad}. */
+export interface ScaleByAdagradOptions {
+  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
+  readonly epsilon?: Hyperparameter
+}
+
+function adagradKernel(epsilon: number): Kernel {
+  return (n, [u, accu1], [g, accu]) => {
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      accu1[k] = accu[k] + gk * gk
+      u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
+    }
+  }
+}
+
+/**
+ * Scales each gradient by the inverse root of its accumulated squares
+ * (Lasagne `adagrad` without the learning rate):
+ *
+ * - `accu' = accu + g²`
+ * - `u = g / sqrt(accu' + epsilon)`
+ *
+ * `accu` starts at 0 (optax starts it at 0.1, TensorFlow.js at 0.1 too).
+ *
+ * @example
+ * const tx = chain(scaleByAdagrad({ epsilon: 1e-6 }), scaleByLearningRate(1)) // = adagrad()
+ * @category transforms
+ */
+export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTransformation<ScaleByAdagradState> {
+  const at = hyperparameters('scaleByAdagrad', options, { epsilon: [1e-6, NON_NEGATIVE] })
+  return {
+    init: (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
+    update: (updates, state) => {
+      const count = countOf(state)
+      const { epsilon } = at(count)
+      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, perDtype((round) => adagradKernel(round(epsilon))))
+      return [u, Object.freeze({ count: count + 1, accu })]
+    },
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Adam's and AMSGrad's scaling: bias-corrected first moment over the root of
+ * the second moment, with Lasagne's epsilon placement.
+ *
+ * @module transforms
+ */
+import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Kernel } from '../tensor/index.js'
+import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
+
+/** Options of {@link scaleByAdam}, {@link scaleByAmsgrad} and {@link scaleByAdamax}. */
+export interface ScaleByAdamOptions {
+  /** Decay of the first moment `mu`, in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly beta1?: Hyperparameter
+  /** Decay of the second moment (or of the infinity norm for Adamax), in `[0, 1)`; default 0.999 (Lasagne). */
+  readonly beta2?: Hyperparameter
+  /** Added to the denominator; `>= 0`, default 1e-8 (Lasagne). */
+  readonly epsilon?: Hyperparameter
+}
+
+/** How the three options are read (defaults and domains), shared by the Adam family. */
+export const ADAM_SPEC = Object.freeze({ beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-8, NON_NEGATIVE] } as const)
+
+/** State of {@link scaleByAdam}. */
+export interface ScaleByAdamState {
+  /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `mu`, the moving average of `g`. Starts at 0. */
+  readonly mu: Params
+  /** Tree like the params (same shapes and dtypes): `nu`, the moving average of `g²`. Starts at 0. */
+  readonly nu: Params
+}
+
+/** State of {@link scaleByAmsgrad}. */
+export interface ScaleByAmsgradState extends ScaleByAdamState {
+  /** Tree like the params (same shapes and dtypes): `nuMax`, the running maximum of the raw `nu`. Starts at 0. */
+  readonly nuMax: Params
+}
+
+/** The per-update scalars of Adam, rounded to a dtype as Lasagne computes them in `floatX`. */
+interface AdamScalars {
+  readonly beta1: number
+  readonly oneMinusBeta1: number
+  readonly beta2: number
+  readonly oneMinusBeta2: number
+  readonly epsilon: number
+  /** `sqrt(1 − beta2^t) / (1 − beta1^t)`: Lasagne's `a_t` without the learning rate. */
+  readonly a: number
+}
+
+function adamScalars(round: (x: number) => number, h: { beta1: number; beta2: number; epsilon: number }, t: number): AdamScalars {
+  const beta1 = round(h.beta1)
+  const beta2 = round(h.beta2)
+  const a = round(round(Math.sqrt(round(1 - round(beta2 ** t)))) / round(1 - round(beta1 ** t)))
+  return { beta1, oneMinusBeta1: round(1 - beta1), beta2, oneMinusBeta2: round(1 - beta2), epsilon: round(h.epsilon), a }
+}
+
+function adamKernel(s: AdamScalars): Kernel {
+  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
+  return (n, [u, mu1, nu1], [g, mu, nu]) => {
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
+      nu1[k] = beta2 * nu[k] + oneMinusBeta2 * (gk * gk)
+      u[k] = (a * mu1[k]) / (Math.sqrt(nu1[k]) + epsilon) // epsilon on the uncorrected root, as Lasagne
+    }
+  }
+}
+
+function amsgradKernel(s: AdamScalars): Kernel {
+  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
+  return (n, [u, mu1, nu1, nuMax1], [g, mu, nu, nuMax]) => {
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
+      nu1[k] = beta2 * nu[k] + oneMinusBeta2 * (gk * gk)
+      nuMax1[k] = Math.max(nuMax[k], nu1[k]) // over the raw nu, as Lasagne (optax: over the corrected one)
+      u[k] = (a * mu1[k]) / (Math.sqrt(nuMax1[k]) + epsilon)
+    }
+  }
+}
+
+/**
+ * Adam's scaling (Lasagne `adam` without the learning rate; Kingma & Ba,
+ * the "efficient" form of §2):
+ *
+ * - `t = count + 1`
+ * - `mu' = beta1 · mu + (1 − beta1) · g`
+ * - `nu' = beta2 · nu + (1 − beta2) · g²`
+ * - `u = a_t · mu' / (sqrt(nu') + epsilon)`, `a_t = sqrt(1 − beta2^t) / (1 − beta1^t)`
+ *
+ * `epsilon` is added to the uncorrected `sqrt(nu')` (PyTorch, optax and
+ * TensorFlow.js add it after bias correction), so its effect is
+ * `1/sqrt(1 − beta2^t)` times larger: 31.6× at `t = 1`. `mu` and `nu` start
+ * at 0; `count` is shared by every leaf.
+ *
+ * @example
+ * const tx = chain(scaleByAdam({ beta1: 0.9, beta2: 0.999 }), scaleByLearningRate(1e-3)) // = adam()
+ * @category transforms
+ */
+export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
+  const at = hyperparameters('scaleByAdam', options, ADAM_SPEC)
+  return {
+    init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params) }),
+    update: (updates, state) => {
+      const count = countOf(state)
+      const h = at(count)
+      const kernelFor = perDtype((round) => adamKernel(adamScalars(round, h, count + 1)))
+      const [u, mu, nu] = fusedPass(updates, [state.mu, state.nu], ['state.mu', 'state.nu'], 3, kernelFor)
+      return [u, Object.freeze({ count: count + 1, mu, nu })]
+    },
+  }
+}
+
+/**
+ * AMSGrad's scaling (Lasagne `amsgrad` without the learning rate; Reddi et
+ * al. 2018): Adam with a running maximum of the raw second moment.
+ *
+ * - `t = count + 1`
+ * - `mu' = beta1 · mu + (1 − beta1) · g`
+ * - `nu' = beta2 · nu + (1 − beta2) · g²`
+ * - `nuMax' = max(nuMax, nu')`
+ * - `u = a_t · mu' / (sqrt(nuMax') + epsilon)`, `a_t = sqrt(1 − beta2^t) / (1 − beta1^t)`
+ *
+ * The maximum is over the uncorrected `nu` (as PyTorch; optax takes it over
+ * the bias-corrected one). A NaN stays in `nuMax` for good.
+ *
+ * @example
+ * const tx = chain(scaleByAmsgrad(), scaleByLearningRate(1e-3)) // = amsgrad()
+ * @category transforms
+ */
+export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAmsgradState> {
+  const at = hyperparameters('scaleByAmsgrad', options, ADAM_SPEC)
+  return {
+    init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params), nuMax: zerosTree(params) }),
+    update: (updates, state) => {
+      const count = countOf(state)
+      const h = at(count)
+      const kernelFor = perDtype((round) => amsgradKernel(adamScalars(round, h, count + 1)))
+      const names = ['state.mu', 'state.nu', 'state.nuMax']
+      const [u, mu, nu, nuMax] = fusedPass(updates, [state.mu, state.nu, state.nuMax], names, 4, kernelFor)
+      return [u, Object.freeze({ count: count + 1, mu, nu, nuMax })]
+    },
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Adamax's scaling: the first moment over an exponentially weighted infinity
+ * norm.
+ *
+ * @module transforms
+ */
+import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Kernel } from '../tensor/index.js'
+import { ADAM_SPEC, type ScaleByAdamOptions } from './adam.js'
+import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { hyperparameters } from './hyper.js'
+
+/** State of {@link scaleByAdamax}. */
+export interface ScaleByAdamaxState {
+  /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `mu`, the moving average of `g`. Starts at 0. */
+  readonly mu: Params
+  /** Tree like the params (same shapes and dtypes): `u`, the weighted infinity norm `max(beta2 · u, |g|)`. Starts at 0. */
+  readonly u: Params
+}
+
+function adamaxKernel(beta1: number, oneMinusBeta1: number, beta2: number, epsilon: number, a: number): Kernel {
+  return (n, [out, mu1, u1], [g, mu, u]) => {
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
+      u1[k] = Math.max(beta2 * u[k], Math.abs(gk)) // epsilon outside the max, as Lasagne
+      out[k] = (a * mu1[k]) / (u1[k] + epsilon)
+    }
+  }
+}
+
+/**
+ * Adamax's scaling (Lasagne `adamax` without the learning rate; Kingma & Ba
+ * §7.1):
+ *
+ * - `t = count + 1`
+ * - `mu' = beta1 · mu + (1 − beta1) · g`
+ * - `u' = max(beta2 · u, |g|)`
+ * - `out = a_t · mu' / (u' + epsilon)`, `a_t = 1 / (1 − beta1^t)`
+ *
+ * PyTorch and optax put epsilon inside the max (`max(beta2 · u, |g| + epsilon)`)
+ * and divide by `u'` alone. A NaN stays in `u` for good (the max propagates it).
+ *
+ * @example
+ * const tx = chain(scaleByAdamax(), scaleByLearningRate(2e-3)) // = adamax()
+ * @category transforms
+ */
+export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamaxState> {
+  const at = hyperparameters('scaleByAdamax', options, ADAM_SPEC)
+  return {
+    init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), u: zerosTree(params) }),
+    update: (updates, state) => {
+      const count = countOf(state)
+      const { beta1, beta2, epsilon } = at(count)
+      const t = count + 1
+      const kernelFor = perDtype((round) => {
+        const b1 = round(beta1)
+        return adamaxKernel(b1, round(1 - b1), round(beta2), round(epsilon), round(1 / round(1 - round(b1 ** t))))
+      })
+      const [u, mu, uMax] = fusedPass(updates, [state.mu, state.u], ['state.mu', 'state.u'], 3, kernelFor)
+      return [u, Object.freeze({ count: count + 1, mu, u: uMax })]
+    },
+  }
+}

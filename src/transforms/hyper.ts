@@ -1,0 +1,105 @@
+/**
+ * Hyperparameters that may change during training: a number, or a schedule
+ * of the step.
+ *
+ * @module transforms
+ */
+import { ConfigError, type NumberDomain, checkNumber, checkOptions, describe } from '../errors/index.js'
+
+/**
+ * A hyperparameter schedule: the value to use at `step`, where the first
+ * update is step 0, the second step 1, and so on.
+ *
+ * @example
+ * const halfEvery100: Schedule = (step) => 0.1 * 0.5 ** Math.floor(step / 100)
+ * adam({ learningRate: halfEvery100 })
+ * @category model
+ */
+export type Schedule = (step: number) => number
+
+/**
+ * A hyperparameter: a fixed number, or a {@link Schedule} evaluated at every
+ * update (the analogue of a Lasagne shared variable, without the mutation).
+ *
+ * @example
+ * sgd({ learningRate: 0.1 })                                    // fixed
+ * sgd({ learningRate: exponentialDecay({ initValue: 0.1, transitionSteps: 100, decayRate: 0.5 }) })
+ * @category model
+ */
+export type Hyperparameter = number | Schedule
+
+/**
+ * A validated hyperparameter: its value at a step (0-based), checked
+ * against its domain. Fixed numbers are checked once, when the block is made;
+ * schedules are checked at every step they are evaluated.
+ */
+export type HyperAt = (step: number) => number
+
+/** Domain of a learning rate or scale: any finite number (negative is ascent). */
+export const ANY_FINITE: NumberDomain = Object.freeze({})
+/** Domain of a decay rate (`beta1`, `beta2`, `rho`, `momentum`): `[0, 1)`. */
+export const DECAY: NumberDomain = Object.freeze({ min: 0, max: 1, maxExclusive: true })
+/** Domain of an epsilon: a finite number `>= 0`. */
+export const NON_NEGATIVE: NumberDomain = Object.freeze({ min: 0 })
+
+/**
+ * Validates a hyperparameter `value` named `name` and returns its
+ * {@link HyperAt}. A number must lie in `domain` (checked now); a schedule's
+ * value at each step must lie in `domain` (checked then, and the error names
+ * the step). Anything else is a `ConfigError`.
+ *
+ * @example
+ * const lr = hyperparameter('learningRate', 0.1, ANY_FINITE)
+ * lr(7) // 0.1
+ * @category utils
+ */
+export function hyperparameter(name: string, value: unknown, domain: NumberDomain): HyperAt {
+  if (typeof value === 'function') {
+    const schedule = value as Schedule
+    return (step) => checkNumber(`${name} (schedule at step ${step})`, schedule(step), domain)
+  }
+  if (typeof value !== 'number') {
+    throw new ConfigError(name, `expected a number or a schedule (step) => number, got ${describe(value)}`)
+  }
+  const v = checkNumber(name, value, domain)
+  return () => v
+}
+
+/**
+ * How one option of a block is read: its default (`undefined` when the
+ * option is required) and its domain.
+ */
+export type HyperSpec = readonly [defaultValue: number | undefined, domain: NumberDomain]
+
+/**
+ * Reads the hyperparameters of `owner` from `options`: rejects unknown keys
+ * (`extraKeys` are allowed and left to the caller), fills in defaults,
+ * validates each with {@link hyperparameter}, and returns the function that
+ * gives all their values at a step.
+ *
+ * @example
+ * const at = hyperparameters('scaleByRms', { rho: 0.8 }, { rho: [0.9, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
+ * at(0) // { rho: 0.8, epsilon: 1e-6 }
+ * @category utils
+ */
+export function hyperparameters<K extends string>(
+  owner: string,
+  options: unknown,
+  spec: { readonly [P in K]: HyperSpec },
+  extraKeys: readonly string[] = [],
+): (step: number) => { [P in K]: number } {
+  const keys = Object.keys(spec) as K[]
+  checkOptions(owner, options, [...keys, ...extraKeys])
+  const given = (options ?? {}) as Partial<Record<K, unknown>>
+  const at = keys.map((key) => {
+    const [fallback, domain] = spec[key]
+    const value = given[key] === undefined ? fallback : given[key]
+    if (value === undefined) throw new ConfigError(`${owner}.${key}`, 'a required option is missing')
+    return hyperparameter(key, value, domain)
+  })
+  return (step) => {
+    const values = {} as { [P in K]: number }
+    for (let i = 0; i < keys.length; i++) values[keys[i]] = at[i](step)
+    return values
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * RMSprop's scaling: divide by the root of a moving average of squared
+ * gradients.
+ *
+ * @module transforms
+ */
+import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Kernel } from '../tensor/index.js'
+import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
+
+/** State of {@link scaleByRms}. */
+export interface ScaleByRmsState {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `accu`, the moving average of `g²`. Starts at 0. */
+  readonly accu: Params
+}
+
+/** Options of {@link scaleByRms}. */
+export interface ScaleByRmsOptions {
+  /** Decay of the moving average, in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly rho?: Hyperparameter
+  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
+  readonly epsilon?: Hyperparameter
+}
+
+function rmsKernel(rho: number, oneMinusRho: number, epsilon: number): Kernel {
+  return (n, [u, accu1], [g, accu]) => {
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      accu1[k] = rho * accu[k] + oneMinusRho * (gk * gk)
+      u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
+    }
+  }
+}
+
+/**
+ * Scales each gradient by the inverse root of a moving average of its
+ * squares (Lasagne `rmsprop` without the learning rate; Tieleman & Hinton):
+ *
+ * - `accu' = rho · accu + (1 − rho) · g²`
+ * - `u = g / sqrt(accu' + epsilon)`
+ *
+ * `accu` starts at 0. No bias correction, no centring.
+ *
+ * @example
+ * const tx = chain(scaleByRms({ rho: 0.9 }), scaleByLearningRate(0.01)) // = rmsprop(0.01)
+ * @category transforms
+ */
+export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
+  const at = hyperparameters('scaleByRms', options, { rho: [0.9, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
+  return {
+    init: (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
+    update: (updates, state) => {
+      const count = countOf(state)
+      const { rho, epsilon } = at(count)
+      const kernelFor = perDtype((round) => rmsKernel(round(rho), round(1 - round(rho)), round(epsilon)))
+      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor)
+      return [u, Object.freeze({ count: count + 1, accu })]
+    },
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The momentum trace: Lasagne's `apply_momentum` and
+ * `apply_nesterov_momentum` on the displacement each step proposes.
+ *
+ * @module transforms
+ */
+import { type GradientTransformation, type Params } from '../core/index.js'
+import { ConfigError, describe } from '../errors/index.js'
+import { type Kernel } from '../tensor/index.js'
+import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
+
+/** State of {@link trace}. */
+export interface TraceState {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): the velocity `v`, in parameter units. Starts at 0. */
+  readonly velocity: Params
+}
+
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly momentum?: Hyperparameter
+  /** Emit `μ·v' + Δ` (Nesterov, pylearn2 form) instead of `v'`; default false. */
+  readonly nesterov?: boolean
+}
+
+// Without Nesterov the emitted update is the new velocity itself: one output.
+function momentumKernel(mu: number): Kernel {
+  return (n, [v1], [d, v]) => {
+    for (let k = 0; k < n; k++) v1[k] = mu * v[k] + d[k]
+  }
+}
+
+function nesterovKernel(mu: number): Kernel {
+  return (n, [u, v1], [d, v]) => {
+    for (let k = 0; k < n; k++) {
+      const dk = d[k]
+      v1[k] = mu * v[k] + dk
+      u[k] = mu * v1[k] + dk
+    }
+  }
+}
+
+/**
+ * Adds momentum to the incoming displacement `Δ` (the update of any
+ * previous stage), as Lasagne's `apply_momentum` does to any update
+ * dictionary:
+ *
+ * - `v' = momentum · v + Δ`, emitted update `v'`;
+ * - with `nesterov: true` (`apply_nesterov_momentum`): the same `v'`, emitted
+ *   update `momentum · v' + Δ`.
+ *
+ * `v` starts at 0. `momentum` lies in `[0, 1)`: 0 disables the trace, and a
+ * momentum of 1 or more never forgets a step (Lasagne accepts it silently).
+ * Without Nesterov the emitted update and the new velocity are one tensor.
+ * Everything is read from the old state (Lasagne's simultaneous update).
+ *
+ * Lasagne forms the new parameter value `μv + (p + Δ)` and subtracts `p`
+ * to get `v'`; here `Δ` is carried directly, so results differ from
+ * Lasagne's only by the rounding of `p + Δ − p`.
+ *
+ * @example
+ * const heavyBall = chain(scaleByLearningRate(0.1), trace({ momentum: 0.9 })) // = momentum(0.1)
+ * @category transforms
+ */
+export function trace(options: TraceOptions = {}): GradientTransformation<TraceState> {
+  const at = hyperparameters('trace', options, { momentum: [0.9, DECAY] }, ['nesterov'])
+  const { nesterov = false } = options
+  if (typeof nesterov !== 'boolean') throw new ConfigError('nesterov', `expected a boolean, got ${describe(nesterov)}`)
+  return {
+    init: (params) => Object.freeze({ count: 0, velocity: zerosTree(params) }),
+    update: (updates, state) => {
+      const count = countOf(state)
+      const { momentum } = at(count)
+      const names = ['state.velocity']
+      let u: Params
+      let velocity: Params
+      if (nesterov) {
+        ;[u, velocity] = fusedPass(updates, [state.velocity], names, 2, perDtype((round) => nesterovKernel(round(momentum))))
+      } else {
+        ;[velocity] = fusedPass(updates, [state.velocity], names, 1, perDtype((round) => momentumKernel(round(momentum))))
+        u = velocity
+      }
+      return [u, Object.freeze({ count: count + 1, velocity })]
+    },
+  }
+}
