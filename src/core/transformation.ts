@@ -86,10 +86,11 @@ export function identity(): GradientTransformation<EmptyState> {
  * const tx = chain(treewise((gs) => clipByGlobalNorm(gs, 1)[0]), adam({ learningRate: 1e-3 }))
  * @category combinators
  */
-export function chain<const T extends readonly GradientTransformation<any>[]>(
+export function chain<const T extends readonly GradientTransformation<unknown>[]>(
   ...txs: T
 ): GradientTransformation<{ readonly [K in keyof T]: StateOf<T[K]> }> {
   type S = { readonly [K in keyof T]: StateOf<T[K]> }
+  txs.forEach((tx, i) => checkTransformation(`chain[${i}]`, tx))
   return {
     init: (params) => Object.freeze(txs.map((tx) => tx.init(params))) as unknown as S,
     update: (updates, state, params) => {
@@ -160,6 +161,7 @@ export interface Optimizer<S> {
  * @category combinators
  */
 export function optimizer<S>(tx: GradientTransformation<S>): Optimizer<S> {
+  checkTransformation('tx', tx)
   return {
     init: (params) => tx.init(params),
     step: (params, grads, state) => {
