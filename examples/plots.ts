@@ -1,0 +1,120 @@
+/**
+ * Plots of the training runs as SVG: vega-lite specs compiled to vega and
+ * rendered headless in Node (`renderer: 'none'`, then `toSVG()`); no browser
+ * or canvas is needed.
+ */
+import * as vega from 'vega'
+import { type TopLevelSpec, compile } from 'vega-lite'
+import type { RunResult } from './training.js'
+
+/** One plot: its file name, title and SVG text. */
+export interface Plot {
+  readonly file: string
+  readonly title: string
+  readonly svg: string
+}
+
+/** Eleven distinguishable colours (Tableau 10 plus black). */
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#000000']
+
+const SIZE = { width: 520, height: 300 }
+
+function colour(names: readonly string[]) {
+  return {
+    field: 'chain',
+    type: 'nominal',
+    title: 'chain',
+    sort: names,
+    scale: { domain: names, range: names.map((_, i) => PALETTE[i % PALETTE.length]) },
+  } as const
+}
+
+/** Training loss per epoch, one line per chain, on a log scale. */
+export function lossSpec(runs: readonly RunResult[]): TopLevelSpec {
+  const names = runs.map((r) => r.name)
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Training loss (softmax cross-entropy, whole training set)',
+    ...SIZE,
+    background: 'white',
+    data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, loss: h.loss }))) },
+    mark: { type: 'line', strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: 'log' } },
+      color: colour(names),
+    },
+  }
+}
+
+/** Test accuracy per epoch, one line per chain. */
+export function accuracySpec(runs: readonly RunResult[]): TopLevelSpec {
+  const names = runs.map((r) => r.name)
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Test accuracy (30 held-out flowers)',
+    ...SIZE,
+    background: 'white',
+    data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, accuracy: h.testAccuracy }))) },
+    mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
+      color: colour(names),
+    },
+  }
+}
+
+/**
+ * The largest column norm of each weight matrix per epoch (one panel per
+ * matrix), with the `maxNorm` bound of the constrained chain as a dashed rule.
+ */
+export function normsSpec(runs: readonly RunResult[], maxNorm: number): TopLevelSpec {
+  const names = runs.map((r) => r.name)
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `Largest column norm of each weight matrix (dashed: --max-norm ${maxNorm})`,
+    background: 'white',
+    data: {
+      values: runs.flatMap((r) =>
+        r.history.flatMap((h) => Object.entries(h.norms).map(([layer, norm]) => ({ chain: r.name, epoch: h.epoch, layer, norm }))),
+      ),
+    },
+    facet: { column: { field: 'layer', type: 'nominal', title: null, header: { labelFontSize: 13 } } },
+    spec: {
+      width: 300,
+      height: 260,
+      layer: [
+        {
+          mark: { type: 'line', strokeWidth: 1.5 },
+          encoding: {
+            x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+            y: { field: 'norm', type: 'quantitative', title: 'max column norm' },
+            color: colour(names),
+          },
+        },
+        { mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { datum: maxNorm } } },
+      ],
+    },
+  }
+}
+
+/** Compiles a vega-lite spec and renders it to SVG text without a browser. */
+export async function toSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' })
+  try {
+    return await view.toSVG()
+  } finally {
+    view.finalize()
+  }
+}
+
+/** All plots of a comparison. */
+export async function renderPlots(runs: readonly RunResult[], maxNorm: number): Promise<Plot[]> {
+  const specs: [string, string, TopLevelSpec][] = [
+    ['loss.svg', 'Training loss', lossSpec(runs)],
+    ['weight-norms.svg', 'Weight norms', normsSpec(runs, maxNorm)],
+    ['accuracy.svg', 'Test accuracy', accuracySpec(runs)],
+  ]
+  return Promise.all(specs.map(async ([file, title, spec]) => ({ file, title, svg: await toSvg(spec) })))
+}
