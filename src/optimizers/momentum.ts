@@ -4,7 +4,7 @@
  *
  * @module optimizers
  */
-import { type GradientTransformation, chain } from '../core/index.js'
+import { type GradientTransformation, chain, checkTransformation } from '../core/index.js'
 import { checkOptions } from '../errors/index.js'
 import { type Hyperparameter, type ScaleState, type TraceState, scaleByLearningRate, trace } from '../transforms/index.js'
 import { type LearningRateOptions, optionsOf } from './options.js'
@@ -55,6 +55,7 @@ export function sgd(options: SgdOptions | Hyperparameter): GradientTransformatio
  * @category optimizers
  */
 export function applyMomentum<S>(tx: GradientTransformation<S>, options: ApplyMomentumOptions = {}): GradientTransformation<readonly [S, TraceState]> {
+  checkTransformation('tx', tx)
   checkOptions('applyMomentum', options, ['momentum'])
   return chain(tx, trace({ momentum: options.momentum }))
 }
@@ -74,6 +75,7 @@ export function applyNesterovMomentum<S>(
   tx: GradientTransformation<S>,
   options: ApplyMomentumOptions = {},
 ): GradientTransformation<readonly [S, TraceState]> {
+  checkTransformation('tx', tx)
   checkOptions('applyNesterovMomentum', options, ['momentum'])
   return chain(tx, trace({ momentum: options.momentum, nesterov: true }))
 }

@@ -4,8 +4,8 @@
  *
  * @module transforms
  */
-import { type GradientTransformation } from '../core/index.js'
-import { checkNumber, checkOptions } from '../errors/index.js'
+import { type GradientTransformation, checkTransformation } from '../core/index.js'
+import { ConfigError, checkNumber, checkOptions, describe } from '../errors/index.js'
 import { countOf } from './block.js'
 import { ANY_FINITE, type Hyperparameter, type Schedule, hyperparameter } from './hyper.js'
 
@@ -61,6 +61,7 @@ export interface InjectHyperparamsState<S, K extends string = string> {
  * @category combinators
  */
 export function injectHyperparams<O, S>(factory: (options: O) => GradientTransformation<S>) {
+  if (typeof factory !== 'function') throw new ConfigError('factory', `expected a function returning a GradientTransformation, got ${describe(factory)}`)
   return <const H extends InjectableOptions<O>>(options: H): GradientTransformation<InjectHyperparamsState<S, HyperparameterKeys<H>>> => {
     type K = HyperparameterKeys<H>
     type Values = { readonly [P in K]: number }
@@ -96,6 +97,6 @@ export function injectHyperparams<O, S>(factory: (options: O) => GradientTransfo
 
 /** Builds the inner transformation once with the first values, so bad options fail at construction. */
 function validated<V, S>(values: V, build: (values: V) => GradientTransformation<S>): V {
-  build(values)
+  checkTransformation('injectHyperparams(factory)(options)', build(values))
   return values
 }
