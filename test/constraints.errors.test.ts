@@ -61,7 +61,7 @@ describe('non-tensor and integer inputs', () => {
   }
   for (const [name, arg, f] of lists) {
     it(`${name}: a non-array is a StructureError, a bad entry names ${arg}[i]`, () => {
-      for (const v of [W, 3, null, undefined, 'ts']) expectError(() => f(v as Tensor[]), StructureError, arg)
+      for (const v of [W, 3, null, undefined, 'ts']) expectError(() => f(v as unknown as Tensor[]), StructureError, arg)
       expectError(() => f([W, asTensor(intArray)]), DtypeError, `${arg}[1]`)
       expectError(() => f([W, asTensor([1, 2])]), InvalidTensorError, `${arg}[1]`)
     })

@@ -31,8 +31,10 @@ function run(c: ConstraintCase, xs: Tensor[]): { out: Tensor[]; norm?: number } 
     case 'maxNorm':
       return { out: [maxNorm(xs[0], a.maxValue, opts(['axis']))] }
     case 'totalNormConstraint': {
-      const r = totalNormConstraint(xs, a.maxNorm, opts(['epsilon', 'returnNorm']))
-      return Array.isArray(r[1]) || typeof r[1] !== 'number' ? { out: r as Tensor[] } : { out: r[0] as Tensor[], norm: r[1] }
+      const o = opts(['epsilon'])
+      if (a.returnNorm !== true) return { out: totalNormConstraint(xs, a.maxNorm, o) }
+      const [out, norm] = totalNormConstraint(xs, a.maxNorm, { ...o, returnNorm: true })
+      return { out, norm }
     }
     case 'clipGradNorm': {
       const [out, norm] = clipGradNorm(xs, a.maxNorm, opts(['normType']))
