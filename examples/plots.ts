@@ -14,8 +14,11 @@ export interface Plot {
   readonly svg: string
 }
 
-/** Eleven distinguishable colours (Tableau 10 plus black). */
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#000000']
+/** Eleven distinguishable colours (Tableau 10 with a stronger cyan, plus black). */
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#17becf', '#000000']
+
+/** Chains that combine an optimizer with a constraint or clipping (named `a+b`) are drawn thicker. */
+const STROKE = { condition: { test: "indexof(datum.chain, '+') >= 0", value: 2.5 }, value: 1.25 } as const
 
 const SIZE = { width: 520, height: 300 }
 
@@ -38,11 +41,12 @@ export function lossSpec(runs: readonly RunResult[]): TopLevelSpec {
     ...SIZE,
     background: 'white',
     data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, loss: h.loss }))) },
-    mark: { type: 'line', strokeWidth: 1.5 },
+    mark: { type: 'line' },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
       y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: 'log' } },
       color: colour(names),
+      strokeWidth: STROKE,
     },
   }
 }
@@ -56,11 +60,12 @@ export function accuracySpec(runs: readonly RunResult[]): TopLevelSpec {
     ...SIZE,
     background: 'white',
     data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, accuracy: h.testAccuracy }))) },
-    mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
+    mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false }, axis: { format: '%' } },
       color: colour(names),
+      strokeWidth: STROKE,
     },
   }
 }
@@ -86,11 +91,12 @@ export function normsSpec(runs: readonly RunResult[], maxNorm: number): TopLevel
       height: 260,
       layer: [
         {
-          mark: { type: 'line', strokeWidth: 1.5 },
+          mark: { type: 'line' },
           encoding: {
             x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
             y: { field: 'norm', type: 'quantitative', title: 'max column norm' },
             color: colour(names),
+            strokeWidth: STROKE,
           },
         },
         { mark: { type: 'rule', strokeDash: [4, 4], color: '#555' }, encoding: { y: { datum: maxNorm } } },
