@@ -9,7 +9,7 @@ import type { Arbitrary } from 'fast-check'
 import fc from 'fast-check'
 import type { GradientTransformation, Params } from '../src/core/index.js'
 import { ConfigError, DtypeError, checkNumber, checkOptions, describe, isNdoptaxError } from '../src/errors/index.js'
-import { type Tensor, copy, dtypeOf, isTensor } from '../src/tensor/index.js'
+import { copy, dtypeOf, isTensor } from '../src/tensor/index.js'
 import { assertSameStructure, formatPath, freezeTree, leavesWith, mapTree, walk } from '../src/tree/index.js'
 import { type ViewRecipe, arbPool, arbTensor, arbTree, arbViewRecipe, fromPool, viewOf } from './arbitraries.js'
 import { type Tolerance, firstDifference } from './compare.js'
@@ -60,12 +60,14 @@ interface Trace {
 
 /** Deep-freezes a state: its arrays, plain objects and tensor objects (not their storage). */
 function deepFreeze<S>(state: S): S {
-  for (const t of leavesWith<Tensor>(state, isTensor, 'state')) Object.freeze(t)
+  for (const t of leavesWith<unknown>(state, isAnyLeaf, 'state')) if (isTensor(t)) Object.freeze(t)
   return freezeTree(state)
 }
 
 function kindOf(x: unknown): string {
-  return isTensor(x) ? 'a tensor' : describe(x) === 'a function' ? 'a function' : typeof x
+  if (isTensor(x)) return 'a tensor'
+  const t = typeof x
+  return `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`
 }
 
 /** Views of the leaves of `tree` with the same values, taking recipes from `views` in turn from position `start`. */
@@ -91,16 +93,15 @@ function checkUpdateStructure(grads: Params, updates: Params, k: number): void {
 }
 
 function checkStateStructure(init: unknown, state: unknown, k: number): void {
-  const later = `state after step ${k}`
   try {
-    walk([init, state], ['state from init', later], isAnyLeaf, 0, (ls, path) => {
+    walk([init, state], ['state from init', 'state'], isAnyLeaf, 0, (ls, path) => {
       const [a, b] = [kindOf(ls[0]), kindOf(ls[1])]
-      if (a !== b) violation('state-structure', `${formatPath(later, path)} is ${b}, but ${a} in the state from init`)
+      if (a !== b) violation('state-structure', `${formatPath('state', path)} after step ${k} is ${b}, but ${a} in the state from init`)
       return []
     })
   } catch (e) {
     if (!isNdoptaxError(e)) throw e
-    violation(e instanceof DtypeError ? 'dtype' : 'state-structure', `the ${later} does not match the state from init: ${e.message}`)
+    violation(e instanceof DtypeError ? 'dtype' : 'state-structure', `the state after step ${k} does not match the state from init: ${e.message}`)
   }
 }
 
