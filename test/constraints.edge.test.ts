@@ -4,16 +4,7 @@
  * then dimensionality, zero-size inputs and total-norm inputs.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  clipByGlobalNorm,
-  clipByNorm,
-  clipGradNorm,
-  computeNorms,
-  maxNorm,
-  normConstraint,
-  renorm,
-  totalNormConstraint,
-} from '../src/constraints/index.js'
+import { clipByGlobalNorm, clipByNorm, clipGradNorm, computeNorms, maxNorm, normConstraint, renorm, totalNormConstraint } from '../src/constraints/index.js'
 import { AxisError, ConfigError, NonFiniteError, ShapeError } from '../src/errors/index.js'
 import { type Dtype, type Tensor, dtypeOf, tensor, toArray } from '../src/tensor/index.js'
 import { expectBits, expectClose, snapshot, expectUnchanged, thrown } from './helpers/constraints.js'

@@ -5,16 +5,7 @@
  */
 import ndarray from 'ndarray'
 import { describe, expect, it } from 'vitest'
-import {
-  clipByGlobalNorm,
-  clipByNorm,
-  clipGradNorm,
-  computeNorms,
-  maxNorm,
-  normConstraint,
-  renorm,
-  totalNormConstraint,
-} from '../src/constraints/index.js'
+import { clipByGlobalNorm, clipByNorm, clipGradNorm, computeNorms, maxNorm, normConstraint, renorm, totalNormConstraint } from '../src/constraints/index.js'
 import { AxisError, ConfigError, DtypeError, InvalidTensorError, type NdoptaxErrorInfo, StructureError, isNdoptaxError } from '../src/errors/index.js'
 import { type Tensor, tensor, toArray } from '../src/tensor/index.js'
 import { thrown } from './helpers/constraints.js'

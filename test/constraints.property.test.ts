@@ -7,16 +7,7 @@
 import { fc, test } from '@fast-check/vitest'
 import ndarray from 'ndarray'
 import { describe, expect } from 'vitest'
-import {
-  clipByGlobalNorm,
-  clipByNorm,
-  clipGradNorm,
-  computeNorms,
-  maxNorm,
-  normConstraint,
-  renorm,
-  totalNormConstraint,
-} from '../src/constraints/index.js'
+import { clipByGlobalNorm, clipByNorm, clipGradNorm, computeNorms, maxNorm, normConstraint, renorm, totalNormConstraint } from '../src/constraints/index.js'
 import { type Tensor, allocate, copy, dtypeOf, toArray } from '../src/tensor/index.js'
 import { expectBits, expectUnchanged, snapshot } from './helpers/constraints.js'
 import { type View, arbDtype, arbViewOf } from './helpers/views.js'
