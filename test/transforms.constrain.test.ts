@@ -105,6 +105,20 @@ describe('constrainParams', () => {
   })
 })
 
+describe('construction', () => {
+  it('a constraint that is not a function is a ConfigError naming f', () => {
+    for (const make of [leafwise, treewise, constrainParams]) {
+      const e = thrown(() => make(3 as never))
+      expect(e).toBeInstanceOf(ConfigError)
+      expect((e as ConfigError).where).toBe('f')
+    }
+  })
+  it('a constraint that returns a non-tensor is a StructureError', () => {
+    expect(thrown(() => leafwise(() => 3 as never).update(grads(), EMPTY_STATE))).toBeInstanceOf(StructureError)
+    expect(thrown(() => treewise((gs) => gs.map(() => null as never)).update(grads(), EMPTY_STATE))).toBeInstanceOf(StructureError)
+  })
+})
+
 describe('clipByTotalNorm', () => {
   const g = grads()
   const N = Math.sqrt(values(g).flat().reduce((s, v) => s + v * v, 0))

@@ -13,6 +13,12 @@ import { ConfigError, StructureError, checkOptions, describe } from '../errors/i
 import { type Tensor, sub } from '../tensor/index.js'
 import { assertSameStructure, flatten, mapTree, unflatten, zipTrees } from '../tree/index.js'
 
+/** Returns `f` when it is a function, otherwise throws a `ConfigError` naming `f`. */
+function checkConstraint<F>(f: F): F {
+  if (typeof f !== 'function') throw new ConfigError('f', `expected a constraint function, got ${describe(f)}`)
+  return f
+}
+
 /**
  * Rebuilds `tree` with its leaves replaced by `f(leaves)`; throws, naming
  * `root`, unless `f` returns one tensor of the same shape and dtype per leaf.
@@ -37,6 +43,7 @@ function onLeaves(tree: Params, root: string, f: (ts: Tensor[]) => readonly Tens
  * @category transforms
  */
 export function leafwise(f: (t: Tensor) => Tensor): GradientTransformation<EmptyState> {
+  checkConstraint(f)
   return {
     init: () => EMPTY_STATE,
     update: (updates, state) => {
@@ -58,6 +65,7 @@ export function leafwise(f: (t: Tensor) => Tensor): GradientTransformation<Empty
  * @category transforms
  */
 export function treewise(f: (ts: Tensor[]) => Tensor[]): GradientTransformation<EmptyState> {
+  checkConstraint(f)
   return {
     init: () => EMPTY_STATE,
     update: (updates, state) => [onLeaves(updates, 'updates', f), state],
@@ -92,6 +100,7 @@ export function treewise(f: (ts: Tensor[]) => Tensor[]): GradientTransformation<
  * @category transforms
  */
 export function constrainParams(f: (ts: Tensor[]) => Tensor[]): GradientTransformation<EmptyState> {
+  checkConstraint(f)
   return {
     init: () => EMPTY_STATE,
     update: (updates, state, params) => {
