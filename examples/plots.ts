@@ -5,7 +5,7 @@
  */
 import * as vega from 'vega'
 import { type TopLevelSpec, compile } from 'vega-lite'
-import type { RunResult } from './training.js'
+import type { EpochRecord, RunResult } from './training.js'
 
 /** One plot: its file name, title and SVG text. */
 export interface Plot {
@@ -32,42 +32,48 @@ function colour(names: readonly string[]) {
   } as const
 }
 
-/** Training loss per epoch, one line per chain, on a log scale. */
-export function lossSpec(runs: readonly RunResult[]): TopLevelSpec {
-  const names = runs.map((r) => r.name)
+/** What a per-epoch line chart shows: one value of each epoch record, and how its axis looks. */
+interface Series {
+  readonly title: string
+  readonly field: string
+  readonly value: (h: EpochRecord) => number
+  readonly y: Readonly<Record<string, unknown>>
+  readonly interpolate?: 'linear' | 'step-after'
+}
+
+/** One line per chain of `series.value` against the epoch. */
+function epochSpec(runs: readonly RunResult[], series: Series): TopLevelSpec {
+  const { title, field, value, y, interpolate = 'linear' } = series
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Training loss (softmax cross-entropy, whole training set)',
+    title,
     ...SIZE,
     background: 'white',
-    data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, loss: h.loss }))) },
-    mark: { type: 'line' },
+    data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, [field]: value(h) }))) },
+    mark: { type: 'line', interpolate },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { type: 'log' } },
-      color: colour(names),
+      y: { field, type: 'quantitative', title: field, ...y },
+      color: colour(runs.map((r) => r.name)),
       strokeWidth: STROKE,
     },
   }
 }
 
+/** Training loss per epoch, one line per chain, on a log scale. */
+export function lossSpec(runs: readonly RunResult[]): TopLevelSpec {
+  return epochSpec(runs, { title: 'Training loss (softmax cross-entropy, whole training set)', field: 'loss', value: (h) => h.loss, y: { scale: { type: 'log' } } })
+}
+
 /** Test accuracy per epoch, one line per chain. */
 export function accuracySpec(runs: readonly RunResult[]): TopLevelSpec {
-  const names = runs.map((r) => r.name)
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  return epochSpec(runs, {
     title: 'Test accuracy (30 held-out flowers)',
-    ...SIZE,
-    background: 'white',
-    data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, accuracy: h.testAccuracy }))) },
-    mark: { type: 'line', interpolate: 'step-after' },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
-      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false }, axis: { format: '%' } },
-      color: colour(names),
-      strokeWidth: STROKE,
-    },
-  }
+    field: 'accuracy',
+    value: (h) => h.testAccuracy,
+    y: { scale: { zero: false }, axis: { format: '%' } },
+    interpolate: 'step-after',
+  })
 }
 
 /**

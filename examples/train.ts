@@ -7,13 +7,6 @@
  *   npx tsx examples/train.ts --help
  */
 import { main } from './compare.js'
+import { runAsMain } from './process.js'
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (e: unknown) => {
-    console.error(e instanceof Error ? `error: ${e.message}` : e)
-    process.exitCode = 1
-  },
-)
+runAsMain(main(process.argv.slice(2)))

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Command } from 'commander'
 import { type Page, chromium } from 'playwright-core'
+import { runAsMain } from '../examples/process.js'
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
@@ -96,12 +97,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (e: unknown) => {
-    console.error(e instanceof Error ? `error: ${e.message}` : e)
-    process.exitCode = 1
-  },
-)
+runAsMain(main(process.argv.slice(2)))
