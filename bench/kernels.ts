@@ -78,7 +78,8 @@ const adamKernel: Kernel = (n, [u, mo, vo], [g, m, v]) => {
   }
 }
 
-// The hand-written loops: the same arithmetic over whole typed arrays.
+// The hand-written loops: the same arithmetic over whole typed arrays, written
+// out again on purpose (a baseline must be its own function, with its own JIT state).
 function axpyHand(x: FloatArray, y: FloatArray, o: FloatArray): FloatArray {
   const n = x.length
   for (let k = 0; k < n; k++) o[k] = 0.5 * x[k] + y[k]
