@@ -19,9 +19,9 @@ import {
   fromStorage,
   isRowMajor,
   isTensor,
+  computeNorms,
   map,
-  normalizeAxes,
-  reduce,
+  toArray,
 } from '../src/index.js'
 import type { Batch } from './iris.js'
 import { type Rng, uniform } from './random.js'
@@ -181,8 +181,10 @@ export function lossAndGrads(p: Mlp, { x, y }: Batch): LossAndGrads {
   return { loss, accuracy: correct / y.length, grads }
 }
 
-/** The largest L2 norm of a column of `w` (the norm over axis 0, Lasagne's default for dense layers). */
+/**
+ * The largest L2 norm of a column of `w`: Lasagne's `compute_norms` over
+ * axis 0 (each unit's incoming weights), the norm `normConstraint` bounds.
+ */
 export function maxColumnNorm(w: Tensor): number {
-  const sumsq = reduce(w, normalizeAxes([0], w.shape.length, 'w'), 'sumsq')
-  return Math.sqrt(sumsq.reduce((a, b) => Math.max(a, b), 0))
+  return toArray(computeNorms(w, [0])).reduce((a, b) => Math.max(a, b), 0)
 }
