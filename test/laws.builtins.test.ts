@@ -6,19 +6,7 @@ import fc from 'fast-check'
 import { describe, it } from 'vitest'
 import { type GradientTransformation, type Params, chain, identity } from '../src/core/index.js'
 import { clipByGlobalNorm, clipByNorm, clipGradNorm, maxNorm, normConstraint, renorm, totalNormConstraint } from '../src/constraints/index.js'
-import {
-  adadelta,
-  adagrad,
-  adam,
-  adamax,
-  amsgrad,
-  applyMomentum,
-  applyNesterovMomentum,
-  momentum,
-  nesterovMomentum,
-  rmsprop,
-  sgd,
-} from '../src/optimizers/index.js'
+import { adadelta, adagrad, adam, adamax, amsgrad, applyMomentum, applyNesterovMomentum, momentum, nesterovMomentum, rmsprop, sgd } from '../src/optimizers/index.js'
 import { clipByTotalNorm, constrainParams, leafwise, treewise } from '../src/transforms/index.js'
 import type { Tensor } from '../src/tensor/index.js'
 import { arbTensor, arbTree, checkChainLaws, checkConstraintLaws, checkTransformLaws } from '../laws/index.js'

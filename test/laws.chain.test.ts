@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { type GradientTransformation, chain, identity } from '../src/core/index.js'
-import { LawViolation, checkChainLaws } from '../laws/index.js'
-import { heavyBall, nondeterministic, params2d, scaleBy } from './laws.fixtures.js'
+import { checkChainLaws } from '../laws/index.js'
+import { heavyBall, nondeterministic, params2d, scaleBy, violationOf } from './laws.fixtures.js'
 
 const RUNS = 25
 
-function violationOf(check: () => void): LawViolation {
-  try {
-    check()
-  } catch (e) {
-    if (e instanceof LawViolation) return e
-    throw e
-  }
-  throw new Error('expected a LawViolation, but every law held')
-}
 
 type Tx = GradientTransformation<unknown>
 /** A stage typed for a user-made monoid of transformations. */

@@ -21,7 +21,18 @@ import {
   zerosLike,
 } from '../src/tensor/index.js'
 import { type Tree, mapTree, zipMany } from '../src/tree/index.js'
-import { arbTensor } from '../laws/index.js'
+import { LawViolation, arbTensor } from '../laws/index.js'
+
+/** Runs `check` and returns the LawViolation it throws; any other outcome fails the test. */
+export function violationOf(check: () => void): LawViolation {
+  try {
+    check()
+  } catch (e) {
+    if (e instanceof LawViolation) return e
+    throw e
+  }
+  throw new Error('expected a LawViolation, but every law held')
+}
 
 /** The suite options' user-supplied arbitrary: contiguous 2-D float64 tensors. */
 export const contiguous2d = arbTensor({ dtype: 'float64', minDims: 2, maxDims: 2, minSide: 1 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../src/errors/index.js'
 import { chain, identity } from '../src/core/index.js'
-import { type LawName, LawViolation, checkTransformLaws } from '../laws/index.js'
+import { type LawName, checkTransformLaws } from '../laws/index.js'
 import {
   changesStateKind,
   flattensUpdates,
@@ -14,20 +14,11 @@ import {
   params2d,
   scaleBy,
   widensDtype,
+  violationOf,
 } from './laws.fixtures.js'
 
 const RUNS = 30
 
-/** Runs `check` and returns the LawViolation it throws (failing the test if it does not throw one). */
-function violationOf(check: () => void): LawViolation {
-  try {
-    check()
-  } catch (e) {
-    if (e instanceof LawViolation) return e
-    throw e
-  }
-  throw new Error('expected a LawViolation, but every law held')
-}
 
 describe('checkTransformLaws passes correct transformations', () => {
   it('identity, a scale, a pure momentum and their chain', () => {
