@@ -7,6 +7,7 @@
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { type RmsScalars, rmsScalars } from './rms.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /** State of {@link scaleByAdadelta}. */
@@ -27,8 +28,9 @@ export interface ScaleByAdadeltaOptions {
   readonly epsilon?: Hyperparameter
 }
 
-function adadeltaKernel(rho: number, oneMinusRho: number, epsilon: number): Kernel {
+function adadeltaKernel(c: RmsScalars): Kernel {
   return (n, [u, accu1, deltaAccu1], [g, accu, deltaAccu]) => {
+    const { rho, oneMinusRho, epsilon } = c
     for (let k = 0; k < n; k++) {
       const gk = g[k]
       const dk = deltaAccu[k] // the OLD deltaAccu, as Lasagne
@@ -63,7 +65,7 @@ export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientT
     update: (updates, state) => {
       const count = countOf(state)
       const { rho, epsilon } = at(count)
-      const kernelFor = perDtype((round) => adadeltaKernel(round(rho), round(1 - round(rho)), round(epsilon)))
+      const kernelFor = perDtype((round) => adadeltaKernel(rmsScalars(round, rho, epsilon)))
       const names = ['state.accu', 'state.deltaAccu']
       const [u, accu, deltaAccu] = fusedPass(updates, [state.accu, state.deltaAccu], names, 3, kernelFor)
       return [u, Object.freeze({ count: count + 1, accu, deltaAccu })]

@@ -22,8 +22,9 @@ export interface ScaleByAdagradOptions {
   readonly epsilon?: Hyperparameter
 }
 
-function adagradKernel(epsilon: number): Kernel {
+function adagradKernel(c: { readonly epsilon: number }): Kernel {
   return (n, [u, accu1], [g, accu]) => {
+    const { epsilon } = c
     for (let k = 0; k < n; k++) {
       const gk = g[k]
       accu1[k] = accu[k] + gk * gk
@@ -52,7 +53,7 @@ export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTra
     update: (updates, state) => {
       const count = countOf(state)
       const { epsilon } = at(count)
-      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, perDtype((round) => adagradKernel(round(epsilon))))
+      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, perDtype((round) => adagradKernel({ epsilon: round(epsilon) })))
       return [u, Object.freeze({ count: count + 1, accu })]
     },
   }

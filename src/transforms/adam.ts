@@ -57,8 +57,8 @@ function adamScalars(round: (x: number) => number, h: { beta1: number; beta2: nu
 }
 
 function adamKernel(s: AdamScalars): Kernel {
-  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
   return (n, [u, mu1, nu1], [g, mu, nu]) => {
+    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
     for (let k = 0; k < n; k++) {
       const gk = g[k]
       mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
@@ -69,8 +69,8 @@ function adamKernel(s: AdamScalars): Kernel {
 }
 
 function amsgradKernel(s: AdamScalars): Kernel {
-  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
   return (n, [u, mu1, nu1, nuMax1], [g, mu, nu, nuMax]) => {
+    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
     for (let k = 0; k < n; k++) {
       const gk = g[k]
       mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk

@@ -20,8 +20,19 @@ export interface ScaleByAdamaxState {
   readonly u: Params
 }
 
-function adamaxKernel(beta1: number, oneMinusBeta1: number, beta2: number, epsilon: number, a: number): Kernel {
+/** The per-update scalars of Adamax, rounded to a dtype. */
+interface AdamaxScalars {
+  readonly beta1: number
+  readonly oneMinusBeta1: number
+  readonly beta2: number
+  readonly epsilon: number
+  /** `1 / (1 − beta1^t)`: Lasagne's `a_t` without the learning rate. */
+  readonly a: number
+}
+
+function adamaxKernel(s: AdamaxScalars): Kernel {
   return (n, [out, mu1, u1], [g, mu, u]) => {
+    const { beta1, oneMinusBeta1, beta2, epsilon, a } = s
     for (let k = 0; k < n; k++) {
       const gk = g[k]
       mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
@@ -57,7 +68,7 @@ export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransfo
       const t = count + 1
       const kernelFor = perDtype((round) => {
         const b1 = round(beta1)
-        return adamaxKernel(b1, round(1 - b1), round(beta2), round(epsilon), round(1 / round(1 - round(b1 ** t))))
+        return adamaxKernel({ beta1: b1, oneMinusBeta1: round(1 - b1), beta2: round(beta2), epsilon: round(epsilon), a: round(1 / round(1 - round(b1 ** t))) })
       })
       const [u, mu, uMax] = fusedPass(updates, [state.mu, state.u], ['state.mu', 'state.u'], 3, kernelFor)
       return [u, Object.freeze({ count: count + 1, mu, u: uMax })]

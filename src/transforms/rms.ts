@@ -25,8 +25,23 @@ export interface ScaleByRmsOptions {
   readonly epsilon?: Hyperparameter
 }
 
-function rmsKernel(rho: number, oneMinusRho: number, epsilon: number): Kernel {
+/** The per-update scalars of RMSprop and Adadelta, rounded to a dtype as Lasagne computes them in `floatX`. */
+export interface RmsScalars {
+  readonly rho: number
+  /** `1 − rho`, with `rho` rounded first (Lasagne's `one - rho`). */
+  readonly oneMinusRho: number
+  readonly epsilon: number
+}
+
+/** {@link RmsScalars} of `rho` and `epsilon` in the dtype of `round`. */
+export function rmsScalars(round: (x: number) => number, rho: number, epsilon: number): RmsScalars {
+  const r = round(rho)
+  return { rho: r, oneMinusRho: round(1 - r), epsilon: round(epsilon) }
+}
+
+function rmsKernel(c: RmsScalars): Kernel {
   return (n, [u, accu1], [g, accu]) => {
+    const { rho, oneMinusRho, epsilon } = c
     for (let k = 0; k < n; k++) {
       const gk = g[k]
       accu1[k] = rho * accu[k] + oneMinusRho * (gk * gk)
@@ -55,7 +70,7 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
     update: (updates, state) => {
       const count = countOf(state)
       const { rho, epsilon } = at(count)
-      const kernelFor = perDtype((round) => rmsKernel(round(rho), round(1 - round(rho)), round(epsilon)))
+      const kernelFor = perDtype((round) => rmsKernel(rmsScalars(round, rho, epsilon)))
       const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor)
       return [u, Object.freeze({ count: count + 1, accu })]
     },

@@ -15,9 +15,10 @@ export interface ScaleState {
   readonly count: number
 }
 
-function scaleKernel(c: number): Kernel {
+function scaleKernel(s: { readonly factor: number }): Kernel {
   return (n, [u], [g]) => {
-    for (let k = 0; k < n; k++) u[k] = c * g[k]
+    const { factor } = s
+    for (let k = 0; k < n; k++) u[k] = factor * g[k]
   }
 }
 
@@ -28,7 +29,7 @@ function scaleBy(factor: HyperAt, sign: 1 | -1): GradientTransformation<ScaleSta
     update: (updates, state) => {
       const count = countOf(state)
       const f = factor(count)
-      const kernelFor = perDtype((round) => scaleKernel(sign * round(f)))
+      const kernelFor = perDtype((round) => scaleKernel({ factor: sign * round(f) }))
       const [u] = fusedPass(updates, [], [], 1, kernelFor)
       return [u, Object.freeze({ count: count + 1 })]
     },

@@ -27,14 +27,16 @@ export interface TraceOptions {
 }
 
 // Without Nesterov the emitted update is the new velocity itself: one output.
-function momentumKernel(mu: number): Kernel {
+function momentumKernel(s: { readonly mu: number }): Kernel {
   return (n, [v1], [d, v]) => {
+    const { mu } = s
     for (let k = 0; k < n; k++) v1[k] = mu * v[k] + d[k]
   }
 }
 
-function nesterovKernel(mu: number): Kernel {
+function nesterovKernel(s: { readonly mu: number }): Kernel {
   return (n, [u, v1], [d, v]) => {
+    const { mu } = s
     for (let k = 0; k < n; k++) {
       const dk = d[k]
       v1[k] = mu * v[k] + dk
@@ -78,9 +80,9 @@ export function trace(options: TraceOptions = {}): GradientTransformation<TraceS
       let u: Params
       let velocity: Params
       if (nesterov) {
-        ;[u, velocity] = fusedPass(updates, [state.velocity], names, 2, perDtype((round) => nesterovKernel(round(momentum))))
+        ;[u, velocity] = fusedPass(updates, [state.velocity], names, 2, perDtype((round) => nesterovKernel({ mu: round(momentum) })))
       } else {
-        ;[velocity] = fusedPass(updates, [state.velocity], names, 1, perDtype((round) => momentumKernel(round(momentum))))
+        ;[velocity] = fusedPass(updates, [state.velocity], names, 1, perDtype((round) => momentumKernel({ mu: round(momentum) })))
         u = velocity
       }
       return [u, Object.freeze({ count: count + 1, velocity })]
