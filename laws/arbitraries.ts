@@ -16,7 +16,14 @@ import { type Dtype, type Shape, type Tensor, allocate, dtypeOf, formatShape, fr
 import type { Tree } from '../src/tree/index.js'
 import { setLayout } from './describe.js'
 
-/** The most axes a {@link ViewRecipe} rearranges; further axes are left as they are. */
+/**
+ * The most axes a {@link ViewRecipe} rearranges (the length of its lists);
+ * further axes are left as they are.
+ *
+ * @example
+ * const recipe: ViewRecipe = { ...CONTIGUOUS, steps: [1, -1, ...new Array(MAX_VIEW_DIMS - 2).fill(1)] }
+ * @category model
+ */
 export const MAX_VIEW_DIMS = 6
 
 /**
@@ -24,6 +31,10 @@ export const MAX_VIEW_DIMS = 6
  * belongs to axis `j` of the underlying buffer. The all-trivial recipe
  * (zeros, steps of 1) is the contiguous layout, and fast-check shrinks
  * towards it.
+ *
+ * @example
+ * // rows reversed, then transposed: buffer [2,3].step(-1,1).transpose(1,0) for a [3,2] tensor
+ * const recipe: ViewRecipe = { order: [1, 0, 0, 0, 0, 0], steps: [-1, 1, 1, 1, 1, 1], before: [0, 0, 0, 0, 0, 0], after: [0, 0, 0, 0, 0, 0] }
  * @category model
  */
 export interface ViewRecipe {
@@ -37,7 +48,13 @@ export interface ViewRecipe {
   readonly after: readonly number[]
 }
 
-/** The contiguous layout. */
+/**
+ * The contiguous layout: no transpose, steps of 1, no padding.
+ *
+ * @example
+ * const offset = viewOf(tensor([[1, 2], [3, 4]]), { ...CONTIGUOUS, before: [1, 0, 0, 0, 0, 0] }) // buffer [3,2].lo(1,0)
+ * @category arbitraries
+ */
 export const CONTIGUOUS: ViewRecipe = Object.freeze({
   order: Object.freeze(new Array<number>(MAX_VIEW_DIMS).fill(0)),
   steps: Object.freeze(new Array<number>(MAX_VIEW_DIMS).fill(1)),
@@ -167,6 +184,10 @@ export interface TensorArbOptions {
  * The default element values, in [-4, 4]: mostly multiples of 1/16 (exact in
  * both dtypes, and readable once shrunk), sometimes any double (subnormals
  * and -0 included). Shrinks towards 0 through the multiples of 1/16.
+ *
+ * @example
+ * arbTensor({ elements: defaultElements.map((v) => v * 10) }) // values in [-40, 40]
+ * @category arbitraries
  */
 export const defaultElements: Arbitrary<number> = fc.oneof(
   { withCrossShrink: true },

@@ -65,6 +65,8 @@ function same(law: LawName, got: GradientTransformation<unknown>, want: Gradient
  * nondeterministic stage breaks these laws too). Throws a
  * {@link LawViolation} for the first law that fails, after shrinking.
  *
+ * Reference: the fp-ts `Monoid` laws, for optax's `chain` and `identity`.
+ *
  * @example
  * import { checkChainLaws } from 'ndoptax/laws'
  * checkChainLaws(clip, adam({ learningRate: 1e-3 }), constrain, { numRuns: 20 })

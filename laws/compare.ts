@@ -14,7 +14,9 @@ import { formatNumber, isAnyLeaf } from './describe.js'
  * @category model
  */
 export interface Tolerance {
+  /** Relative part, scaled by `|want|`. */
   readonly rtol: number
+  /** Absolute part. */
   readonly atol: number
 }
 
@@ -29,7 +31,9 @@ export interface Difference {
   readonly where: string
   /** The element's index in the tensor (`[]` for a 0-d tensor), or `null` for a non-tensor leaf or a structural difference. */
   readonly index: readonly number[] | null
+  /** The value computed by the run under test. */
   readonly got?: unknown
+  /** The reference value (the contiguous run, the first run, `c·x`, …). */
   readonly want?: unknown
   /** Set for a structural difference instead of values. */
   readonly note?: string
@@ -101,7 +105,10 @@ function formatValue(v: unknown): string {
 }
 
 /**
- * One line for a difference: `updates.W[1,0]: got 0.5, want 0.25`.
+ * One line for a difference: its path and index, then the two values.
+ *
+ * @example
+ * formatDifference({ where: 'updates.W', index: [1, 0], got: 0.5, want: 0.25 }) // 'updates.W[1,0]: got 0.5, want 0.25'
  * @category utils
  */
 export function formatDifference(d: Difference): string {

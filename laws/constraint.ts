@@ -157,6 +157,10 @@ export function describeConstraintCase(c: ConstraintCase): string {
  *   the same tolerance;
  * - `no-error`: `f` does not throw on these valid inputs.
  *
+ * Reference: the bound that Lasagne's own test of `norm_constraint` checks
+ * (`max norm <= maxNorm·(1 + 1e-5)`), extended to the other properties that
+ * the norm constraints of Lasagne, TensorFlow, PyTorch and Keras share.
+ *
  * @example
  * import { checkConstraintLaws } from 'ndoptax/laws'
  * checkConstraintLaws((w) => normConstraint(w, 2, { normAxes: [0] }), { maxNorm: 2, normAxes: [0], minDims: 2, maxDims: 2 })

@@ -34,18 +34,25 @@ export type LawName =
   | 'right-identity'
   | 'no-error'
 
-/** Where a shrunk counterexample came from, and how to replay it. */
+/**
+ * Where a shrunk counterexample came from, and how to replay it: the extra
+ * fields of a {@link LawViolation}.
+ * @category model
+ */
 export interface CounterexampleInfo {
   /** What was checked, e.g. `'the transformation'`. */
   readonly subject?: string
   /** The shrunk input, one leaf per line. */
   readonly counterexample?: string
-  /** fast-check's seed and path: pass both back as options to replay this case. */
+  /** fast-check's seed: pass it back with `path` as options to replay this case. */
   readonly seed?: number
+  /** fast-check's path of the shrunk case. */
   readonly path?: string
+  /** How many times fast-check shrank the first failing case. */
   readonly numShrinks?: number
   /** The first differing element, when the law compares values. */
   readonly difference?: Difference
+  /** The error the check itself threw, for `no-error` violations. */
   readonly cause?: unknown
 }
 

@@ -242,6 +242,10 @@ export function transformLaws<S>(tx: GradientTransformation<S>, c: TransformCase
  *   `atol + rtol·|want|` (reductions may sum in another order);
  * - `no-error`: nothing throws on these valid inputs.
  *
+ * Reference: the contract of optax's `GradientTransformation` (pure `init`
+ * and `update`, updates shaped like the gradients), checked the way fp-ts
+ * checks its typeclass laws, with fast-check properties.
+ *
  * @example
  * import fc from 'fast-check'
  * import { checkTransformLaws, arbTensor } from 'ndoptax/laws'
