@@ -30,6 +30,11 @@ interface AdamaxScalars {
   readonly a: number
 }
 
+function adamaxScalars(round: (x: number) => number, h: { beta1: number; beta2: number; epsilon: number }, t: number): AdamaxScalars {
+  const beta1 = round(h.beta1)
+  return { beta1, oneMinusBeta1: round(1 - beta1), beta2: round(h.beta2), epsilon: round(h.epsilon), a: round(1 / round(1 - round(beta1 ** t))) }
+}
+
 function adamaxKernel(s: AdamaxScalars): Kernel {
   return (n, [out, mu1, u1], [g, mu, u]) => {
     const { beta1, oneMinusBeta1, beta2, epsilon, a } = s
@@ -64,12 +69,8 @@ export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransfo
     init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), u: zerosTree(params) }),
     update: (updates, state) => {
       const count = countOf(state)
-      const { beta1, beta2, epsilon } = at(count)
-      const t = count + 1
-      const kernelFor = perDtype((round) => {
-        const b1 = round(beta1)
-        return adamaxKernel({ beta1: b1, oneMinusBeta1: round(1 - b1), beta2: round(beta2), epsilon: round(epsilon), a: round(1 / round(1 - round(b1 ** t))) })
-      })
+      const h = at(count)
+      const kernelFor = perDtype((round) => adamaxKernel(adamaxScalars(round, h, count + 1)))
       const [u, mu, uMax] = fusedPass(updates, [state.mu, state.u], ['state.mu', 'state.u'], 3, kernelFor)
       return [u, Object.freeze({ count: count + 1, mu, u: uMax })]
     },
