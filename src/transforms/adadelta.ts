@@ -10,6 +10,20 @@ import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { type RmsScalars, rmsScalars } from './rms.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
+function adadeltaKernel(c: RmsScalars): Kernel {
+  return (n, [u, accu1, deltaAccu1], [g, accu, deltaAccu]) => {
+    const { rho, oneMinusRho, epsilon } = c
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      const dk = deltaAccu[k] // the OLD deltaAccu, as Lasagne
+      accu1[k] = rho * accu[k] + oneMinusRho * (gk * gk)
+      u[k] = (gk * Math.sqrt(dk + epsilon)) / Math.sqrt(accu1[k] + epsilon)
+      const delta = u[k]
+      deltaAccu1[k] = rho * dk + oneMinusRho * (delta * delta)
+    }
+  }
+}
+
 /** State of {@link scaleByAdadelta}. */
 export interface ScaleByAdadeltaState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
@@ -26,20 +40,6 @@ export interface ScaleByAdadeltaOptions {
   readonly rho?: Hyperparameter
   /** Added inside both square roots; `>= 0`, default 1e-6 (Lasagne). */
   readonly epsilon?: Hyperparameter
-}
-
-function adadeltaKernel(c: RmsScalars): Kernel {
-  return (n, [u, accu1, deltaAccu1], [g, accu, deltaAccu]) => {
-    const { rho, oneMinusRho, epsilon } = c
-    for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      const dk = deltaAccu[k] // the OLD deltaAccu, as Lasagne
-      accu1[k] = rho * accu[k] + oneMinusRho * (gk * gk)
-      u[k] = (gk * Math.sqrt(dk + epsilon)) / Math.sqrt(accu1[k] + epsilon)
-      const delta = u[k]
-      deltaAccu1[k] = rho * dk + oneMinusRho * (delta * delta)
-    }
-  }
 }
 
 /**

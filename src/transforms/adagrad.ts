@@ -8,6 +8,17 @@ import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
+function adagradKernel(c: { readonly epsilon: number }): Kernel {
+  return (n, [u, accu1], [g, accu]) => {
+    const { epsilon } = c
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      accu1[k] = accu[k] + gk * gk
+      u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
+    }
+  }
+}
+
 /** State of {@link scaleByAdagrad}. */
 export interface ScaleByAdagradState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
@@ -20,17 +31,6 @@ export interface ScaleByAdagradState {
 export interface ScaleByAdagradOptions {
   /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
   readonly epsilon?: Hyperparameter
-}
-
-function adagradKernel(c: { readonly epsilon: number }): Kernel {
-  return (n, [u, accu1], [g, accu]) => {
-    const { epsilon } = c
-    for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      accu1[k] = accu[k] + gk * gk
-      u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
-    }
-  }
 }
 
 /**

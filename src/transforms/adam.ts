@@ -22,22 +22,6 @@ export interface ScaleByAdamOptions {
 /** How the three options are read (defaults and domains), shared by the Adam family. */
 export const ADAM_SPEC = Object.freeze({ beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-8, NON_NEGATIVE] } as const)
 
-/** State of {@link scaleByAdam}. */
-export interface ScaleByAdamState {
-  /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
-  readonly count: number
-  /** Tree like the params (same shapes and dtypes): `mu`, the moving average of `g`. Starts at 0. */
-  readonly mu: Params
-  /** Tree like the params (same shapes and dtypes): `nu`, the moving average of `g²`. Starts at 0. */
-  readonly nu: Params
-}
-
-/** State of {@link scaleByAmsgrad}. */
-export interface ScaleByAmsgradState extends ScaleByAdamState {
-  /** Tree like the params (same shapes and dtypes): `nuMax`, the running maximum of the raw `nu`. Starts at 0. */
-  readonly nuMax: Params
-}
-
 /** The per-update scalars of Adam, rounded to a dtype as Lasagne computes them in `floatX`. */
 interface AdamScalars {
   readonly beta1: number
@@ -81,6 +65,16 @@ function amsgradKernel(s: AdamScalars): Kernel {
   }
 }
 
+/** State of {@link scaleByAdam}. */
+export interface ScaleByAdamState {
+  /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `mu`, the moving average of `g`. Starts at 0. */
+  readonly mu: Params
+  /** Tree like the params (same shapes and dtypes): `nu`, the moving average of `g²`. Starts at 0. */
+  readonly nu: Params
+}
+
 /**
  * Adam's scaling (Lasagne `adam` without the learning rate; Kingma & Ba,
  * the "efficient" form of §2):
@@ -111,6 +105,12 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
       return [u, Object.freeze({ count: count + 1, mu, nu })]
     },
   }
+}
+
+/** State of {@link scaleByAmsgrad}. */
+export interface ScaleByAmsgradState extends ScaleByAdamState {
+  /** Tree like the params (same shapes and dtypes): `nuMax`, the running maximum of the raw `nu`. Starts at 0. */
+  readonly nuMax: Params
 }
 
 /**

@@ -10,16 +10,6 @@ import { ADAM_SPEC, type ScaleByAdamOptions } from './adam.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { hyperparameters } from './hyper.js'
 
-/** State of {@link scaleByAdamax}. */
-export interface ScaleByAdamaxState {
-  /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
-  readonly count: number
-  /** Tree like the params (same shapes and dtypes): `mu`, the moving average of `g`. Starts at 0. */
-  readonly mu: Params
-  /** Tree like the params (same shapes and dtypes): `u`, the weighted infinity norm `max(beta2 · u, |g|)`. Starts at 0. */
-  readonly u: Params
-}
-
 /** The per-update scalars of Adamax, rounded to a dtype. */
 interface AdamaxScalars {
   readonly beta1: number
@@ -45,6 +35,16 @@ function adamaxKernel(s: AdamaxScalars): Kernel {
       out[k] = (a * mu1[k]) / (u1[k] + epsilon)
     }
   }
+}
+
+/** State of {@link scaleByAdamax}. */
+export interface ScaleByAdamaxState {
+  /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `mu`, the moving average of `g`. Starts at 0. */
+  readonly mu: Params
+  /** Tree like the params (same shapes and dtypes): `u`, the weighted infinity norm `max(beta2 · u, |g|)`. Starts at 0. */
+  readonly u: Params
 }
 
 /**

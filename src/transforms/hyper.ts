@@ -32,14 +32,30 @@ export type Hyperparameter = number | Schedule
  * A validated hyperparameter: its value at a step (0-based), checked
  * against its domain. Fixed numbers are checked once, when the block is made;
  * schedules are checked at every step they are evaluated.
+ * @category model
  */
 export type HyperAt = (step: number) => number
 
-/** Domain of a learning rate or scale: any finite number (negative is ascent). */
+/**
+ * Domain of a learning rate or scale: any finite number (negative is ascent).
+ * @example
+ * hyperparameter('learningRate', -0.1, ANY_FINITE) // gradient ascent, allowed
+ * @category utils
+ */
 export const ANY_FINITE: NumberDomain = Object.freeze({})
-/** Domain of a decay rate (`beta1`, `beta2`, `rho`, `momentum`): `[0, 1)`. */
+/**
+ * Domain of a decay rate (`beta1`, `beta2`, `rho`, `momentum`): `[0, 1)`.
+ * @example
+ * hyperparameter('beta1', 1, DECAY) // throws ConfigError: "beta1: expected a finite number >= 0 < 1, got 1"
+ * @category utils
+ */
 export const DECAY: NumberDomain = Object.freeze({ min: 0, max: 1, maxExclusive: true })
-/** Domain of an epsilon: a finite number `>= 0`. */
+/**
+ * Domain of an epsilon: a finite number `>= 0`.
+ * @example
+ * hyperparameter('epsilon', 0, NON_NEGATIVE) // allowed (0/0 = NaN on zero gradients, as in Lasagne)
+ * @category utils
+ */
 export const NON_NEGATIVE: NumberDomain = Object.freeze({ min: 0 })
 
 /**
@@ -66,10 +82,12 @@ export function hyperparameter(name: string, value: unknown, domain: NumberDomai
 }
 
 /**
- * How one option of a block is read: its default (`undefined` when the
- * option is required) and its domain.
+ * How one option of a block is read: its default and its domain.
+ * @example
+ * const rho: HyperSpec = [0.9, DECAY]
+ * @category model
  */
-export type HyperSpec = readonly [defaultValue: number | undefined, domain: NumberDomain]
+export type HyperSpec = readonly [defaultValue: number, domain: NumberDomain]
 
 /**
  * Reads the hyperparameters of `owner` from `options`: rejects unknown keys
@@ -93,9 +111,7 @@ export function hyperparameters<K extends string>(
   const given = (options ?? {}) as Partial<Record<K, unknown>>
   const at = keys.map((key) => {
     const [fallback, domain] = spec[key]
-    const value = given[key] === undefined ? fallback : given[key]
-    if (value === undefined) throw new ConfigError(`${owner}.${key}`, 'a required option is missing')
-    return hyperparameter(key, value, domain)
+    return hyperparameter(key, given[key] === undefined ? fallback : given[key], domain)
   })
   return (step) => {
     const values = {} as { [P in K]: number }

@@ -9,22 +9,6 @@ import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-/** State of {@link scaleByRms}. */
-export interface ScaleByRmsState {
-  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
-  readonly count: number
-  /** Tree like the params (same shapes and dtypes): `accu`, the moving average of `g²`. Starts at 0. */
-  readonly accu: Params
-}
-
-/** Options of {@link scaleByRms}. */
-export interface ScaleByRmsOptions {
-  /** Decay of the moving average, in `[0, 1)`; default 0.9 (Lasagne). */
-  readonly rho?: Hyperparameter
-  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
-  readonly epsilon?: Hyperparameter
-}
-
 /** The per-update scalars of RMSprop and Adadelta, rounded to a dtype as Lasagne computes them in `floatX`. */
 export interface RmsScalars {
   readonly rho: number
@@ -48,6 +32,22 @@ function rmsKernel(c: RmsScalars): Kernel {
       u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
     }
   }
+}
+
+/** State of {@link scaleByRms}. */
+export interface ScaleByRmsState {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): `accu`, the moving average of `g²`. Starts at 0. */
+  readonly accu: Params
+}
+
+/** Options of {@link scaleByRms}. */
+export interface ScaleByRmsOptions {
+  /** Decay of the moving average, in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly rho?: Hyperparameter
+  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
+  readonly epsilon?: Hyperparameter
 }
 
 /**

@@ -9,17 +9,17 @@ import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype } from './block.js'
 import { ANY_FINITE, type HyperAt, type Hyperparameter, hyperparameter } from './hyper.js'
 
-/** State of {@link scale} and {@link scaleByLearningRate}. */
-export interface ScaleState {
-  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
-  readonly count: number
-}
-
 function scaleKernel(s: { readonly factor: number }): Kernel {
   return (n, [u], [g]) => {
     const { factor } = s
     for (let k = 0; k < n; k++) u[k] = factor * g[k]
   }
+}
+
+/** State of {@link scale} and {@link scaleByLearningRate}. */
+export interface ScaleState {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
 }
 
 /** `u = sign · factor(count) · g`, with the factor rounded to the leaf's dtype. */

@@ -10,22 +10,6 @@ import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
-/** State of {@link trace}. */
-export interface TraceState {
-  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
-  readonly count: number
-  /** Tree like the params (same shapes and dtypes): the velocity `v`, in parameter units. Starts at 0. */
-  readonly velocity: Params
-}
-
-/** Options of {@link trace}. */
-export interface TraceOptions {
-  /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
-  readonly momentum?: Hyperparameter
-  /** Emit `μ·v' + Δ` (Nesterov, pylearn2 form) instead of `v'`; default false. */
-  readonly nesterov?: boolean
-}
-
 // Without Nesterov the emitted update is the new velocity itself: one output.
 function momentumKernel(s: { readonly mu: number }): Kernel {
   return (n, [v1], [d, v]) => {
@@ -43,6 +27,22 @@ function nesterovKernel(s: { readonly mu: number }): Kernel {
       u[k] = mu * v1[k] + dk
     }
   }
+}
+
+/** State of {@link trace}. */
+export interface TraceState {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
+  /** Tree like the params (same shapes and dtypes): the velocity `v`, in parameter units. Starts at 0. */
+  readonly velocity: Params
+}
+
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
+  readonly momentum?: Hyperparameter
+  /** Emit `μ·v' + Δ` (Nesterov, pylearn2 form) instead of `v'`; default false. */
+  readonly nesterov?: boolean
 }
 
 /**
