@@ -18,7 +18,10 @@ import {
 } from '../transforms/index.js'
 import { type LearningRateOptions, optionsOf } from './options.js'
 
-/** Options of {@link adam}, {@link adamax} and {@link amsgrad}: `learningRate`, `beta1` (0.9), `beta2` (0.999), `epsilon` (1e-8). */
+/**
+ * Options of {@link adam}, {@link adamax} and {@link amsgrad}: `learningRate`, `beta1` (0.9), `beta2` (0.999), `epsilon` (1e-8).
+ * @category model
+ */
 export interface AdamOptions extends LearningRateOptions, ScaleByAdamOptions {}
 
 const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon'] as const

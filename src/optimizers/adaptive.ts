@@ -20,13 +20,22 @@ import {
 } from '../transforms/index.js'
 import { type LearningRateOptions, optionsOf } from './options.js'
 
-/** Options of {@link adagrad}: `learningRate` (default 1.0) and `epsilon` (default 1e-6). */
+/**
+ * Options of {@link adagrad}: `learningRate` (default 1.0) and `epsilon` (default 1e-6).
+ * @category model
+ */
 export interface AdagradOptions extends LearningRateOptions, ScaleByAdagradOptions {}
 
-/** Options of {@link rmsprop}: `learningRate` (default 1.0), `rho` (0.9) and `epsilon` (1e-6). */
+/**
+ * Options of {@link rmsprop}: `learningRate` (default 1.0), `rho` (0.9) and `epsilon` (1e-6).
+ * @category model
+ */
 export interface RmspropOptions extends LearningRateOptions, ScaleByRmsOptions {}
 
-/** Options of {@link adadelta}: `learningRate` (default 1.0), `rho` (0.95) and `epsilon` (1e-6). */
+/**
+ * Options of {@link adadelta}: `learningRate` (default 1.0), `rho` (0.95) and `epsilon` (1e-6).
+ * @category model
+ */
 export interface AdadeltaOptions extends LearningRateOptions, ScaleByAdadeltaOptions {}
 
 /**

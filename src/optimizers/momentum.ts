@@ -9,19 +9,28 @@ import { checkOptions } from '../errors/index.js'
 import { type Hyperparameter, type ScaleState, type TraceState, scaleByLearningRate, trace } from '../transforms/index.js'
 import { type LearningRateOptions, optionsOf } from './options.js'
 
-/** Options of {@link sgd}. */
+/**
+ * Options of {@link sgd}.
+ * @category model
+ */
 export interface SgdOptions extends LearningRateOptions {
   /** Step size (required); any finite number (negative is ascent), or a schedule of the step. */
   readonly learningRate: Hyperparameter
 }
 
-/** Options of {@link momentum} and {@link nesterovMomentum}. */
+/**
+ * Options of {@link momentum} and {@link nesterovMomentum}.
+ * @category model
+ */
 export interface MomentumOptions extends SgdOptions {
   /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
   readonly momentum?: Hyperparameter
 }
 
-/** Options of {@link applyMomentum} and {@link applyNesterovMomentum}. */
+/**
+ * Options of {@link applyMomentum} and {@link applyNesterovMomentum}.
+ * @category model
+ */
 export interface ApplyMomentumOptions {
   /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
   readonly momentum?: Hyperparameter

@@ -7,7 +7,10 @@
 import { ConfigError, checkOptions } from '../errors/index.js'
 import { type Hyperparameter } from '../transforms/index.js'
 
-/** The learning-rate option every optimizer has. */
+/**
+ * The learning-rate option every optimizer has.
+ * @category model
+ */
 export interface LearningRateOptions {
   /** Step size; any finite number (negative is ascent), or a schedule of the step. */
   readonly learningRate?: Hyperparameter

@@ -8,7 +8,10 @@ import { type Schedule } from '../transforms/index.js'
 import { linear } from './decay.js'
 import { joinSchedules } from './join.js'
 
-/** Options of {@link cosineDecay}. */
+/**
+ * Options of {@link cosineDecay}.
+ * @category model
+ */
 export interface CosineDecayOptions {
   /** Value at step 0. */
   readonly initValue: number
@@ -46,7 +49,10 @@ export function cosineDecay(options: CosineDecayOptions): Schedule {
   }
 }
 
-/** Options of {@link warmupCosineDecay}. */
+/**
+ * Options of {@link warmupCosineDecay}.
+ * @category model
+ */
 export interface WarmupCosineDecayOptions {
   /** Value at step 0, the start of the warm-up. */
   readonly initValue: number

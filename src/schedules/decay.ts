@@ -22,7 +22,10 @@ export function constant(value: number): Schedule {
   return () => v
 }
 
-/** Options of {@link exponentialDecay}. */
+/**
+ * Options of {@link exponentialDecay}.
+ * @category model
+ */
 export interface ExponentialDecayOptions {
   /** Value up to and including step `transitionBegin`. */
   readonly initValue: number
@@ -69,7 +72,10 @@ export function exponentialDecay(options: ExponentialDecayOptions): Schedule {
   }
 }
 
-/** Options of {@link piecewiseConstant}. */
+/**
+ * Options of {@link piecewiseConstant}.
+ * @category model
+ */
 export interface PiecewiseConstantOptions {
   /** Value before the first boundary. */
   readonly initValue: number
@@ -110,7 +116,10 @@ export function piecewiseConstant(options: PiecewiseConstantOptions): Schedule {
   }
 }
 
-/** Options of {@link polynomial} (and, without `power`, of {@link linear}). */
+/**
+ * Options of {@link polynomial} (and, without `power`, of {@link linear}).
+ * @category model
+ */
 export interface PolynomialOptions {
   /** Value up to and including step `transitionBegin`. */
   readonly initValue: number

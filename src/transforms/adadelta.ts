@@ -24,7 +24,10 @@ function adadeltaKernel(c: RmsScalars): Kernel {
   }
 }
 
-/** State of {@link scaleByAdadelta}. */
+/**
+ * State of {@link scaleByAdadelta}.
+ * @category model
+ */
 export interface ScaleByAdadeltaState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
   readonly count: number
@@ -34,7 +37,10 @@ export interface ScaleByAdadeltaState {
   readonly deltaAccu: Params
 }
 
-/** Options of {@link scaleByAdadelta}. */
+/**
+ * Options of {@link scaleByAdadelta}.
+ * @category model
+ */
 export interface ScaleByAdadeltaOptions {
   /** Decay of both moving averages, in `[0, 1)`; default 0.95 (Lasagne; torch and optax use 0.9). */
   readonly rho?: Hyperparameter

@@ -19,7 +19,10 @@ function adagradKernel(c: { readonly epsilon: number }): Kernel {
   }
 }
 
-/** State of {@link scaleByAdagrad}. */
+/**
+ * State of {@link scaleByAdagrad}.
+ * @category model
+ */
 export interface ScaleByAdagradState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
   readonly count: number
@@ -27,7 +30,10 @@ export interface ScaleByAdagradState {
   readonly accu: Params
 }
 
-/** Options of {@link scaleByAdagrad}. */
+/**
+ * Options of {@link scaleByAdagrad}.
+ * @category model
+ */
 export interface ScaleByAdagradOptions {
   /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
   readonly epsilon?: Hyperparameter

@@ -9,7 +9,10 @@ import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-/** Options of {@link scaleByAdam}, {@link scaleByAmsgrad} and {@link scaleByAdamax}. */
+/**
+ * Options of {@link scaleByAdam}, {@link scaleByAmsgrad} and {@link scaleByAdamax}.
+ * @category model
+ */
 export interface ScaleByAdamOptions {
   /** Decay of the first moment `mu`, in `[0, 1)`; default 0.9 (Lasagne). */
   readonly beta1?: Hyperparameter
@@ -65,7 +68,10 @@ function amsgradKernel(s: AdamScalars): Kernel {
   }
 }
 
-/** State of {@link scaleByAdam}. */
+/**
+ * State of {@link scaleByAdam}.
+ * @category model
+ */
 export interface ScaleByAdamState {
   /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
   readonly count: number
@@ -107,7 +113,10 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
   }
 }
 
-/** State of {@link scaleByAmsgrad}. */
+/**
+ * State of {@link scaleByAmsgrad}.
+ * @category model
+ */
 export interface ScaleByAmsgradState extends ScaleByAdamState {
   /** Tree like the params (same shapes and dtypes): `nuMax`, the running maximum of the raw `nu`. Starts at 0. */
   readonly nuMax: Params

@@ -37,7 +37,10 @@ function adamaxKernel(s: AdamaxScalars): Kernel {
   }
 }
 
-/** State of {@link scaleByAdamax}. */
+/**
+ * State of {@link scaleByAdamax}.
+ * @category model
+ */
 export interface ScaleByAdamaxState {
   /** Number of updates made so far (a plain integer): the `t` of the next update is `count + 1`. */
   readonly count: number

@@ -9,16 +9,25 @@ import { ConfigError, checkNumber, checkOptions, describe } from '../errors/inde
 import { countOf } from './block.js'
 import { ANY_FINITE, type Hyperparameter, type Schedule, hyperparameter } from './hyper.js'
 
-/** The options object of a factory that also accepts a bare learning rate. */
+/**
+ * The options object of a factory that also accepts a bare learning rate.
+ * @category model
+ */
 export type InjectableOptions<O> = Exclude<O, number | Schedule | undefined>
 
-/** The keys of `H` whose values are hyperparameters (numbers or schedules). */
+/**
+ * The keys of `H` whose values are hyperparameters (numbers or schedules).
+ * @category model
+ */
 export type HyperparameterKeys<H> = {
   [K in keyof H]-?: H[K] extends Hyperparameter | undefined ? K : never
 }[keyof H] &
   string
 
-/** State of {@link injectHyperparams}. */
+/**
+ * State of {@link injectHyperparams}.
+ * @category model
+ */
 export interface InjectHyperparamsState<S, K extends string = string> {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
   readonly count: number

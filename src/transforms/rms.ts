@@ -9,7 +9,10 @@ import { type Kernel } from '../tensor/index.js'
 import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-/** The per-update scalars of RMSprop and Adadelta, rounded to a dtype as Lasagne computes them in `floatX`. */
+/**
+ * The per-update scalars of RMSprop and Adadelta, rounded to a dtype as Lasagne computes them in `floatX`.
+ * @category model
+ */
 export interface RmsScalars {
   readonly rho: number
   /** `1 − rho`, with `rho` rounded first (Lasagne's `one - rho`). */
@@ -34,7 +37,10 @@ function rmsKernel(c: RmsScalars): Kernel {
   }
 }
 
-/** State of {@link scaleByRms}. */
+/**
+ * State of {@link scaleByRms}.
+ * @category model
+ */
 export interface ScaleByRmsState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
   readonly count: number
@@ -42,7 +48,10 @@ export interface ScaleByRmsState {
   readonly accu: Params
 }
 
-/** Options of {@link scaleByRms}. */
+/**
+ * Options of {@link scaleByRms}.
+ * @category model
+ */
 export interface ScaleByRmsOptions {
   /** Decay of the moving average, in `[0, 1)`; default 0.9 (Lasagne). */
   readonly rho?: Hyperparameter

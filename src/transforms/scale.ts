@@ -16,7 +16,10 @@ function scaleKernel(s: { readonly factor: number }): Kernel {
   }
 }
 
-/** State of {@link scale} and {@link scaleByLearningRate}. */
+/**
+ * State of {@link scale} and {@link scaleByLearningRate}.
+ * @category model
+ */
 export interface ScaleState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
   readonly count: number

@@ -29,7 +29,10 @@ function nesterovKernel(s: { readonly mu: number }): Kernel {
   }
 }
 
-/** State of {@link trace}. */
+/**
+ * State of {@link trace}.
+ * @category model
+ */
 export interface TraceState {
   /** Number of updates made so far (a plain integer); the schedule step of the next update. */
   readonly count: number
@@ -37,7 +40,10 @@ export interface TraceState {
   readonly velocity: Params
 }
 
-/** Options of {@link trace}. */
+/**
+ * Options of {@link trace}.
+ * @category model
+ */
 export interface TraceOptions {
   /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
   readonly momentum?: Hyperparameter
