@@ -30,7 +30,7 @@ export interface NormConstraintOptions {
  * ```
  *
  * The multiplier is applied to every slice, so slices already within the
- * bound shrink by `n/(n + epsilon)` (Lasagne's behaviour; use {@link maxNorm}
+ * bound shrink by `n/(n + epsilon)` (Lasagne's behaviour; use {@link ndoptax!maxNorm | maxNorm}
  * for a constraint that leaves them exactly unchanged). A clipped slice ends
  * with norm `maxNorm·n/(n + epsilon)`, just below `maxNorm`. float32 inputs
  * are computed in float32 (norm, sum and quotient rounded), so they match

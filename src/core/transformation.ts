@@ -30,7 +30,13 @@ export type Params = Tree<Tensor>
  * @category model
  */
 export interface GradientTransformation<S = unknown> {
+  /** The initial state for `params` (e.g. zero moments of each leaf's shape and dtype). */
   init(params: Params): S
+  /**
+   * Maps incoming `updates` and the old `state` to the outgoing updates and
+   * a new state; `params` are the current parameters, for the stages that
+   * need them. Writes none of its arguments.
+   */
   update(updates: Params, state: S, params?: Params): readonly [Params, S]
 }
 

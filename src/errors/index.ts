@@ -201,7 +201,9 @@ export interface NumberDomain {
   readonly min?: number
   /** Largest allowed value (inclusive unless `maxExclusive`). */
   readonly max?: number
+  /** Exclude `min` itself (`value > min`). Default false. */
   readonly minExclusive?: boolean
+  /** Exclude `max` itself (`value < max`). Default false. */
   readonly maxExclusive?: boolean
   /** Allow `+Infinity` / `-Infinity` (when inside the bounds). Default false. */
   readonly allowInfinity?: boolean
