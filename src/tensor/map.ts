@@ -105,24 +105,39 @@ export function map(inputs: readonly Tensor[], outputs: readonly OutputSpec[], k
     }
   }
   const n = sizeOf(shape)
-  const outs: FloatArray[] = outputs.map((o) => (typeof o === 'string' ? allocate(o, n) : o))
-  for (let i = 0; i < outs.length; i++) {
-    if (outs[i].length !== n) throw new ShapeError(`output ${i}`, `storage of length ${outs[i].length} vs ${n} elements`)
+  const outs = new Array<FloatArray>(outputs.length)
+  for (let i = 0; i < outputs.length; i++) {
+    const o = outputs[i]
+    const storage = typeof o === 'string' ? allocate(o, n) : o
+    if (storage.length !== n) throw new ShapeError(`output ${i}`, `storage of length ${storage.length} vs ${n} elements`)
+    outs[i] = storage
   }
   if (n > 0) run(inputs, outs, n, kernel)
-  return outs.map((o) => fromStorage(o, shape))
+  const result = new Array<Tensor>(outs.length)
+  for (let i = 0; i < outs.length; i++) result[i] = fromStorage(outs[i], shape)
+  return result
 }
 
+/**
+ * Runs the kernel: once over whole arrays when every input is row-major
+ * (the common case, no per-call allocation beyond the argument list), else
+ * block by block, gathering the strided inputs into scratch buffers.
+ */
 function run(inputs: readonly Tensor[], outs: FloatArray[], n: number, kernel: Kernel): void {
   const k = inputs.length
-  const contiguous = inputs.map(isRowMajor)
-  if (contiguous.every(Boolean)) {
-    kernel(n, outs, inputs.map((t) => view(t.data, t.offset, n)))
+  const ins = new Array<FloatArray>(k)
+  let strided = false
+  for (let j = 0; j < k; j++) {
+    const t = inputs[j]
+    if (isRowMajor(t)) ins[j] = view(t.data, t.offset, n)
+    else strided = true
+  }
+  if (!strided) {
+    kernel(n, outs, ins)
     return
   }
   const size = Math.min(BLOCK, n)
-  const scratch: (FloatArray | null)[] = inputs.map((t, j) => (contiguous[j] ? null : allocate(dtypeOf(t), size)))
-  const ins = new Array<FloatArray>(k)
+  const scratch: (FloatArray | null)[] = inputs.map((t) => (isRowMajor(t) ? null : allocate(dtypeOf(t), size)))
   const blockOuts = new Array<FloatArray>(outs.length)
   for (let start = 0; start < n; start += size) {
     const len = Math.min(size, n - start)

@@ -58,6 +58,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
  */
 export function scaleAll(x: Tensor, c: number): Tensor {
   return map([x], [dtypeOf(x)], (n, [o], [v]) => {
-    for (let k = 0; k < n; k++) o[k] = v[k] * c
+    const f = c // a local, not a closure slot read in the loop
+    for (let k = 0; k < n; k++) o[k] = v[k] * f
   })[0]
 }

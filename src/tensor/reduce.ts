@@ -7,8 +7,7 @@
  * @module tensor
  */
 import { AxisError, describe } from '../errors/index.js'
-import { mul, scaleAll } from './ops.js'
-import { type Shape, type Tensor, rowMajorStrides, sizeOf } from './tensor.js'
+import { type FloatArray, type Shape, type Tensor, allocate, dtypeOf, fromStorage, rowMajorStrides, sizeOf } from './tensor.js'
 import ndarray from 'ndarray'
 
 /**
@@ -66,7 +65,61 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepdims: bo
 interface Dim {
   n: number // length
   s: number // data stride (made non-negative)
-  a: number // accumulator stride (0 on reduced axes)
+  a: number // accumulator (or factor) stride (0 on reduced axes)
+  o: number // output stride (scaleSlices; 0 for a reduction)
+}
+
+/** A storage-order walk over a view: start offsets and the merged axes, outermost first. */
+interface Plan {
+  readonly off: number
+  readonly aoff: number
+  readonly ooff: number
+  readonly dims: Dim[]
+}
+
+/**
+ * Plans the storage-order walk of `x` with one accumulator per slice over
+ * `axes` (row-major over the kept axes) and, when `outStrides` is given, a
+ * row-major output of `x`'s shape: axes of length 1 dropped, negative steps
+ * walked backwards, axes sorted from the largest data stride to the
+ * smallest, and an outer axis merged into the next inner one when the three
+ * walk one run together.
+ */
+function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]): Plan {
+  const { shape, stride } = x
+  const accStrides = rowMajorStrides(reducedShape(shape, axes, true))
+  let off = x.offset
+  let aoff = 0
+  let ooff = 0
+  const dims: Dim[] = []
+  for (let i = 0; i < shape.length; i++) {
+    const n = shape[i]
+    if (n === 1) continue
+    let s = stride[i]
+    let a = axes.includes(i) ? 0 : accStrides[i]
+    let o = outStrides === undefined ? 0 : outStrides[i]
+    if (s < 0) {
+      off += (n - 1) * s
+      s = -s
+      aoff += (n - 1) * a
+      a = -a
+      ooff += (n - 1) * o
+      o = -o
+    }
+    dims.push({ n, s, a, o })
+  }
+  dims.sort((u, v) => v.s - u.s || Math.abs(v.a) - Math.abs(u.a))
+  // merge an outer axis into the next inner one when all walk one run
+  for (let i = dims.length - 2; i >= 0; i--) {
+    const u = dims[i]
+    const q = dims[i + 1]
+    if (u.s === q.s * q.n && u.a === q.a * q.n && u.o === q.o * q.n) {
+      q.n *= u.n
+      dims.splice(i, 1)
+    }
+  }
+  if (dims.length === 0) dims.push({ n: 1, s: 0, a: 0, o: 0 })
+  return { off, aoff, ooff, dims }
 }
 
 /**
@@ -85,67 +138,45 @@ interface Dim {
  * @category kernels
  */
 export function reduce(x: Tensor, axes: readonly number[], op: Reduction, p = 2): Float64Array {
-  const { shape, stride } = x
-  const nd = shape.length
-  const kept = reducedShape(shape, axes, true)
-  const accStrides = rowMajorStrides(kept)
-  const acc = new Float64Array(sizeOf(kept))
-  if (sizeOf(shape) === 0) return acc
-  let off = x.offset
-  let aoff = 0
-  const dims: Dim[] = []
-  for (let i = 0; i < nd; i++) {
-    const n = shape[i]
-    if (n === 1) continue
-    let s = stride[i]
-    let a = axes.includes(i) ? 0 : accStrides[i]
-    if (s < 0) {
-      off += (n - 1) * s
-      s = -s
-      aoff += (n - 1) * a
-      a = -a
-    }
-    dims.push({ n, s, a })
-  }
-  dims.sort((u, v) => v.s - u.s || Math.abs(v.a) - Math.abs(u.a))
-  // merge an outer axis into the next inner one when both walk one run
-  for (let i = dims.length - 2; i >= 0; i--) {
-    const o = dims[i]
-    const q = dims[i + 1]
-    if (o.s === q.s * q.n && o.a === q.a * q.n) {
-      q.n *= o.n
-      dims.splice(i, 1)
-    }
-  }
-  if (dims.length === 0) dims.push({ n: 1, s: 0, a: 0 })
-  walk(x.data, off, acc, aoff, dims, op, p)
+  const acc = new Float64Array(sizeOf(reducedShape(x.shape, axes, true)))
+  if (sizeOf(x.shape) === 0) return acc
+  const { off, aoff, dims } = plan(x, axes)
+  const inner = dims[dims.length - 1]
+  const { n, s } = inner
+  const as = inner.a
+  const data = x.data
+  walk(dims, off, aoff, 0, (d, a) => {
+    if (as === 0) acc[a] = combine(op, acc[a], runScalar(op, data, d, s, n, p))
+    else runVector(op, data, d, s, n, acc, a, as, p)
+  })
   return acc
 }
 
-function walk(data: ArrayLike<number>, off: number, acc: Float64Array, aoff: number, dims: Dim[], op: Reduction, p: number): void {
-  const inner = dims[dims.length - 1]
+/**
+ * The odometer over the outer axes of a plan: calls `run` with the data,
+ * accumulator and output offsets of every inner run, in storage order.
+ */
+function walk(dims: readonly Dim[], off: number, aoff: number, ooff: number, run: (d: number, a: number, o: number) => void): void {
   const outer = dims.length - 1
   const idx = new Array<number>(outer).fill(0)
   let d = off
   let a = aoff
-  const { n, s } = inner
-  const as = inner.a
+  let o = ooff
   for (;;) {
-    if (as === 0) {
-      const r = runScalar(op, data, d, s, n, p)
-      acc[a] = combine(op, acc[a], r)
-    } else runVector(op, data, d, s, n, acc, a, as, p)
+    run(d, a, o)
     let ax = outer - 1
     for (; ax >= 0; ax--) {
       const dim = dims[ax]
       if (++idx[ax] < dim.n) {
         d += dim.s
         a += dim.a
+        o += dim.o
         break
       }
       idx[ax] = 0
       d -= (dim.n - 1) * dim.s
       a -= (dim.n - 1) * dim.a
+      o -= (dim.n - 1) * dim.o
     }
     if (ax < 0) return
   }
@@ -230,6 +261,34 @@ export function broadcastSlices(values: Float64Array, shape: Shape, axes: readon
  * @category kernels
  */
 export function scaleSlices(x: Tensor, factors: Float64Array, axes: readonly number[]): Tensor {
-  if (axes.length === x.shape.length) return scaleAll(x, factors[0])
-  return mul(x, broadcastSlices(factors, x.shape, axes))
+  const out = allocate(dtypeOf(x), sizeOf(x.shape))
+  if (out.length > 0) {
+    // the same storage-order walk as the reduction, writing each element to its row-major place
+    const { off, aoff, ooff, dims } = plan(x, axes, rowMajorStrides(x.shape))
+    const { n, s, a: as, o: os } = dims[dims.length - 1]
+    const data = x.data
+    walk(dims, off, aoff, ooff, (d, a, o) => {
+      if (as === 0) scaleRun(data, d, s, out, o, os, n, factors[a])
+      else scaleRunVector(data, d, s, out, o, os, n, factors, a, as)
+    })
+  }
+  return fromStorage(out, x.shape)
+}
+
+/** `out[o + k·os] = x[d + k·s] · f` for `k < n`: one run inside one slice (the factor is constant). */
+function scaleRun(x: FloatArray, d: number, s: number, out: FloatArray, o: number, os: number, n: number, f: number): void {
+  if (s === 1 && os === 1) {
+    for (let k = 0; k < n; k++) out[o + k] = x[d + k] * f
+  } else {
+    for (let k = 0; k < n; k++, d += s, o += os) out[o] = x[d] * f
+  }
+}
+
+/** `out[o + k·os] = x[d + k·s] · factors[a + k·as]`: one run across slices. */
+function scaleRunVector(x: FloatArray, d: number, s: number, out: FloatArray, o: number, os: number, n: number, factors: Float64Array, a: number, as: number): void {
+  if (s === 1 && os === 1 && as === 1) {
+    for (let k = 0; k < n; k++) out[o + k] = x[d + k] * factors[a + k]
+  } else {
+    for (let k = 0; k < n; k++, d += s, o += os, a += as) out[o] = x[d] * factors[a]
+  }
 }
