@@ -5,9 +5,11 @@
  * @module core
  */
 import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
-import { ConfigError, StructureError, describe } from '../errors/index.js'
+import { ConfigError, StructureError, checkOptions, describe } from '../errors/index.js'
 import { type Tensor, add } from '../tensor/index.js'
 import { type Tree, zipTrees } from '../tree/index.js'
+import { checkNotDonated, donation } from './donation.js'
+import { type Fusion, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
 
 /**
  * Parameters, gradients and updates: a tree of tensors.
@@ -80,7 +82,8 @@ export const EMPTY_STATE: EmptyState = Object.freeze({})
  * @category constructors
  */
 export function identity(): GradientTransformation<EmptyState> {
-  return { init: () => EMPTY_STATE, update: (updates, state) => [updates, state] }
+  const tx: GradientTransformation<EmptyState> = { init: () => EMPTY_STATE, update: (updates, state) => [updates, state] }
+  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f.apply, f.recycle), state] })
 }
 
 /**
@@ -97,23 +100,20 @@ export function chain<const T extends readonly GradientTransformation<unknown>[]
 ): GradientTransformation<{ readonly [K in keyof T]: StateOf<T[K]> }> {
   type S = { readonly [K in keyof T]: StateOf<T[K]> }
   txs.forEach((tx, i) => checkTransformation(`chain[${i}]`, tx))
-  return {
-    init: (params) => Object.freeze(txs.map((tx) => tx.init(params))) as unknown as S,
-    update: (updates, state, params) => {
-      const states = state as unknown as readonly unknown[]
-      if (!Array.isArray(states) || states.length !== txs.length) {
-        throw new StructureError('state', `expected the state of a chain of ${txs.length} transformations (an array of ${txs.length} states), got ${describe(state)}`)
-      }
-      let u = updates
-      const next = new Array<unknown>(txs.length)
-      for (let i = 0; i < txs.length; i++) {
-        const [v, s] = txs[i].update(u, states[i], params)
-        u = v
-        next[i] = s
-      }
-      return [u, Object.freeze(next) as unknown as S]
-    },
+  // the stages run in order; neighbouring elementwise stages share one pass per leaf (see fusion.ts)
+  const run = (updates: Params, state: S, params: Params | undefined, fusion: Fusion): readonly [Params, S] => {
+    const states = state as unknown as readonly unknown[]
+    if (!Array.isArray(states) || states.length !== txs.length) {
+      throw new StructureError('state', `expected the state of a chain of ${txs.length} transformations (an array of ${txs.length} states), got ${describe(state)}`)
+    }
+    const [u, next] = runChain(txs, updates, states, params, fusion)
+    return [u, Object.freeze(next) as unknown as S]
   }
+  const tx: GradientTransformation<S> = {
+    init: (params) => Object.freeze(txs.map((t) => t.init(params))) as unknown as S,
+    update: (updates, state, params) => run(updates, state, params, {}),
+  }
+  return withFastPath(tx, { run })
 }
 
 /**
@@ -156,23 +156,71 @@ export interface Optimizer<S> {
 }
 
 /**
+ * Options of {@link optimizer}.
+ * @category model
+ */
+export interface OptimizerOptions {
+  /**
+   * Buffer donation (JAX's donated arguments); default `false`. The caller
+   * promises never to use the `params` and `state` it passes to `step` again
+   * (nor any tensor in them), and `step` writes the new params and state
+   * into their buffers instead of new ones: no allocation, and one pass over
+   * memory per leaf for a fused optimizer. Passing a donated tree, state or
+   * tensor to a step again throws a `DonatedBufferError`. Only row-major
+   * tensors with offset 0 whose storage is exactly their size, shared with no
+   * other tensor of the step, are recycled; the rest get new buffers.
+   * Results are bit-identical to the pure step's. If a donating step throws,
+   * what it was given counts as donated (it may be partly overwritten).
+   */
+  readonly donate?: boolean
+}
+
+/**
  * Packages `tx` as `{ init, step }`, where
  * `step(params, grads, state) = [params + u, state']` with
- * `[u, state'] = tx.update(grads, state, params)`. Nothing is mutated.
+ * `[u, state'] = tx.update(grads, state, params)`. Nothing is mutated
+ * unless `options.donate` is set (see {@link OptimizerOptions}).
+ *
+ * The step runs neighbouring elementwise stages together: for
+ * `adam(lr)` the moments, the learning rate and the addition to the params
+ * are one pass over each leaf, with every intermediate rounded to the leaf
+ * dtype where the stages one by one would store it, so the numbers are
+ * exactly those of `applyUpdates(params, tx.update(grads, state, params)[0])`.
  *
  * @example
  * const opt = optimizer(adam({ learningRate: 1e-3 }))
  * let state = opt.init(params)
  * ;[params, state] = opt.step(params, grads, state)
+ *
+ * // the same numbers, writing over the previous params and state
+ * const fast = optimizer(adam({ learningRate: 1e-3 }), { donate: true })
  * @category combinators
  */
-export function optimizer<S>(tx: GradientTransformation<S>): Optimizer<S> {
+export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerOptions): Optimizer<S> {
   checkTransformation('tx', tx)
+  checkOptions('options', options, ['donate'])
+  const donate = options?.donate ?? false
+  if (typeof donate !== 'boolean') throw new ConfigError('options.donate', `expected true or false, got ${describe(donate)}`)
   return {
     init: (params) => tx.init(params),
     step: (params, grads, state) => {
-      const [updates, next] = tx.update(grads, state, params)
-      return [applyUpdates(params, updates), next]
+      const args = [
+        ['params', params],
+        ['state', state],
+        ['grads', grads],
+      ] as const
+      if (!donate) {
+        checkNotDonated(args)
+        return runFused(tx, grads, state, params, { apply: { params, recycle: false } })
+      }
+      const { recycle, finish } = donation(args, 2)
+      let result: readonly [Params, S] | undefined
+      try {
+        result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle })
+        return result
+      } finally {
+        finish(result ?? [])
+      }
     },
   }
 }

@@ -153,6 +153,23 @@ export class NonFiniteError extends RangeError implements NdoptaxErrorInfo {
 }
 
 /**
+ * A tree, state or tensor that was donated to an earlier step of
+ * `optimizer(tx, { donate: true })` (its buffers were recycled for that
+ * step's results) was passed to a step again.
+ *
+ * @example
+ * // "params.w: was donated to an earlier step of optimizer(tx, { donate: true }); its buffers may now hold newer values. ..."
+ * @category errors
+ */
+export class DonatedBufferError extends Error implements NdoptaxErrorInfo {
+  declare readonly where: string
+  constructor(where: string, what: string) {
+    super(message(where, what))
+    tag(this, 'DonatedBufferError', where)
+  }
+}
+
+/**
  * Why a checkpoint could not be written or read: `'io'` (the file system
  * refused), `'truncated'` (the file ends early), `'corrupt'` (bytes that do
  * not parse or do not match their checksum), `'foreign'` (a file that is not

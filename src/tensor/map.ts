@@ -13,7 +13,7 @@
  * @module tensor
  */
 import { ShapeError } from '../errors/index.js'
-import { type Dtype, type FloatArray, type Tensor, allocate, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
+import { type Dtype, type FloatArray, type Tensor, allocate, dtypeOf, dtypeOfArray, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
 
 /**
  * A block kernel: for `k` in `0..n-1`, read `inp[j][k]` and write `out[i][k]`.
@@ -152,6 +152,40 @@ function run(inputs: readonly Tensor[], outs: FloatArray[], n: number, kernel: K
     }
     for (let i = 0; i < outs.length; i++) blockOuts[i] = view(outs[i], start, len)
     kernel(len, blockOuts, ins)
+  }
+}
+
+/** Elements per arena chunk; outputs of at least a quarter of it get buffers of their own. */
+const CHUNK = 16384
+
+/**
+ * Storage for many small outputs of one pass: each request is a new,
+ * zero-filled, exactly sized typed array, carved from a shared chunk when it
+ * is small (one `ArrayBuffer` per ~16K elements instead of one per output)
+ * and allocated on its own when it is not. The arrays of one arena share
+ * their buffers, so they should live and die together: use one arena per
+ * output tree of a pass.
+ *
+ * @example
+ * const arena = new Arena()
+ * const [y] = map([x], [arena.take('float32', x.size)], kernel)
+ * @category kernels
+ */
+export class Arena {
+  private chunk: FloatArray | undefined
+  private used = 0
+
+  /** A zero-filled array of `n` elements of `dtype`. */
+  take(dtype: Dtype, n: number): FloatArray {
+    if (4 * n >= CHUNK) return allocate(dtype, n)
+    let c = this.chunk
+    if (c === undefined || dtypeOfArray(c) !== dtype || this.used + n > c.length) {
+      c = this.chunk = allocate(dtype, CHUNK)
+      this.used = 0
+    }
+    const start = c.byteOffset + this.used * c.BYTES_PER_ELEMENT
+    this.used += n
+    return c instanceof Float32Array ? new Float32Array(c.buffer, start, n) : new Float64Array(c.buffer, start, n)
   }
 }
 

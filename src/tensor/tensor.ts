@@ -126,7 +126,50 @@ export function isRowMajor(t: Tensor): boolean {
  * @category constructors
  */
 export function fromStorage(data: FloatArray, shape: Shape): Tensor {
-  return ndarray(data, shape.slice(), rowMajorStrides(shape), 0)
+  return rowMajorView(dtypeOfArray(data), shape.length)(data, shape)
+}
+
+/** Wraps storage as a row-major view of one dtype and rank. */
+type RowMajorView = (data: FloatArray, shape: Shape) => Tensor
+
+const generalView: RowMajorView = (data, shape) => ndarray(data, shape.slice(), rowMajorStrides(shape), 0)
+const views: Record<Dtype, RowMajorView[]> = { float32: [], float64: [] }
+
+/**
+ * The fastest row-major wrapper for a dtype and rank: for ranks 0 to 4,
+ * the `ndarray` package's own view class called directly (skipping its
+ * per-call dtype detection), once it has been checked to build the same
+ * view as `ndarray(...)`; otherwise `ndarray(...)` itself.
+ */
+function rowMajorView(dtype: Dtype, nd: number): RowMajorView {
+  let f = views[dtype][nd]
+  if (f === undefined) {
+    f = generalView
+    if (nd <= 4) {
+      const shape = Array.from({ length: nd }, (_, i) => i + 2)
+      const sample = generalView(allocate(dtype, sizeOf(shape)), shape)
+      const View = Object.getPrototypeOf(sample).constructor as new (...args: unknown[]) => Tensor
+      const direct: RowMajorView = (data, s) => {
+        switch (nd) {
+          case 0:
+            return new View(data, 0)
+          case 1:
+            return new View(data, s[0], 1, 0)
+          case 2:
+            return new View(data, s[0], s[1], s[1], 1, 0)
+          case 3:
+            return new View(data, s[0], s[1], s[2], s[1] * s[2], s[2], 1, 0)
+          default:
+            return new View(data, s[0], s[1], s[2], s[3], s[1] * s[2] * s[3], s[2] * s[3], s[3], 1, 0)
+        }
+      }
+      const check = direct(sample.data, shape)
+      const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i])
+      if (Object.getPrototypeOf(check) === Object.getPrototypeOf(sample) && same(check.shape, sample.shape) && same(check.stride, sample.stride) && check.offset === 0) f = direct
+    }
+    views[dtype][nd] = f
+  }
+  return f
 }
 
 /**
@@ -137,8 +180,10 @@ export function fromStorage(data: FloatArray, shape: Shape): Tensor {
 export function isTensor(x: unknown): x is Tensor {
   if (typeof x !== 'object' || x === null) return false
   const t = x as Partial<Tensor>
+  const d = t.data
+  const c = d?.constructor // the usual case first: cheaper than two instanceof walks
   return (
-    (t.data instanceof Float64Array || t.data instanceof Float32Array) &&
+    (c === Float32Array || c === Float64Array || d instanceof Float64Array || d instanceof Float32Array) &&
     Array.isArray(t.shape) &&
     Array.isArray(t.stride) &&
     t.stride.length === t.shape.length &&

@@ -5,8 +5,9 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue } from '../core/fusion.js'
 import { type Kernel } from '../tensor/index.js'
-import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { block, countOf, fusedPass, kernels, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -43,27 +44,112 @@ function adamScalars(round: (x: number) => number, h: { beta1: number; beta2: nu
   return { beta1, oneMinusBeta1: round(1 - beta1), beta2, oneMinusBeta2: round(1 - beta2), epsilon: round(h.epsilon), a }
 }
 
-function adamKernel(s: AdamScalars): Kernel {
-  return (n, [u, mu1, nu1], [g, mu, nu]) => {
-    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
-    for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
-      nu1[k] = beta2 * nu[k] + oneMinusBeta2 * (gk * gk)
-      u[k] = (a * mu1[k]) / (Math.sqrt(nu1[k]) + epsilon) // epsilon on the uncorrected root, as Lasagne
-    }
+const F = Math.fround
+
+/**
+ * Adam's kernel with its epilogue folded in (see `Epilogue`):
+ * `g ← pre·g`, the moments, `u ← post·u`, and `out = p + u` or `u`; every
+ * value the stages one by one would store is rounded to the dtype here.
+ */
+function adamKernel(s: AdamScalars, e: Epilogue): Kernel {
+  return (n, [out, mu1, nu1], [g, mu, nu, p]) => (e.f32 ? adam32 : adam64)(n, out, mu1, nu1, g, mu, nu, p, s, e)
+}
+
+type Arr = Float32Array | Float64Array
+
+/**
+ * The float32 loop, four elements per iteration (V8 then loads each array's
+ * bounds once per four accesses): every input of an element is read before
+ * any output of it is written, so the outputs may be the inputs' buffers.
+ */
+function adam32(n: number, out: Arr, mu1: Arr, nu1: Arr, g: Arr, mu: Arr, nu: Arr, p: Arr | undefined, s: AdamScalars, e: Epilogue): void {
+  const { beta1: b1, oneMinusBeta1: c1, beta2: b2, oneMinusBeta2: c2, epsilon: eps, a } = s
+  const { pre, post, apply } = e
+  const q = apply ? (p as Arr) : g // read only when applying
+  let k = 0
+  for (; k + 3 < n; k += 4) {
+    const g0 = F(pre * g[k])
+    const g1 = F(pre * g[k + 1])
+    const g2 = F(pre * g[k + 2])
+    const g3 = F(pre * g[k + 3])
+    const m0 = F(b1 * mu[k] + c1 * g0)
+    const m1 = F(b1 * mu[k + 1] + c1 * g1)
+    const m2 = F(b1 * mu[k + 2] + c1 * g2)
+    const m3 = F(b1 * mu[k + 3] + c1 * g3)
+    const v0 = F(b2 * nu[k] + c2 * (g0 * g0))
+    const v1 = F(b2 * nu[k + 1] + c2 * (g1 * g1))
+    const v2 = F(b2 * nu[k + 2] + c2 * (g2 * g2))
+    const v3 = F(b2 * nu[k + 3] + c2 * (g3 * g3))
+    const p0 = apply ? q[k] : 0
+    const p1 = apply ? q[k + 1] : 0
+    const p2 = apply ? q[k + 2] : 0
+    const p3 = apply ? q[k + 3] : 0
+    const u0 = F(post * F((a * m0) / (Math.sqrt(v0) + eps)))
+    const u1 = F(post * F((a * m1) / (Math.sqrt(v1) + eps)))
+    const u2 = F(post * F((a * m2) / (Math.sqrt(v2) + eps)))
+    const u3 = F(post * F((a * m3) / (Math.sqrt(v3) + eps)))
+    mu1[k] = m0
+    mu1[k + 1] = m1
+    mu1[k + 2] = m2
+    mu1[k + 3] = m3
+    nu1[k] = v0
+    nu1[k + 1] = v1
+    nu1[k + 2] = v2
+    nu1[k + 3] = v3
+    out[k] = apply ? p0 + u0 : u0
+    out[k + 1] = apply ? p1 + u1 : u1
+    out[k + 2] = apply ? p2 + u2 : u2
+    out[k + 3] = apply ? p3 + u3 : u3
+  }
+  for (; k < n; k++) {
+    const pk = apply ? q[k] : 0
+    const gk = F(pre * g[k])
+    const m = F(b1 * mu[k] + c1 * gk)
+    const v = F(b2 * nu[k] + c2 * (gk * gk))
+    const u = F(post * F((a * m) / (Math.sqrt(v) + eps)))
+    mu1[k] = m
+    nu1[k] = v
+    out[k] = apply ? pk + u : u
   }
 }
 
-function amsgradKernel(s: AdamScalars): Kernel {
-  return (n, [u, mu1, nu1, nuMax1], [g, mu, nu, nuMax]) => {
+/** The float64 loop: the same arithmetic, nothing to round. */
+function adam64(n: number, out: Arr, mu1: Arr, nu1: Arr, g: Arr, mu: Arr, nu: Arr, p: Arr | undefined, s: AdamScalars, e: Epilogue): void {
+  const { beta1: b1, oneMinusBeta1: c1, beta2: b2, oneMinusBeta2: c2, epsilon: eps, a } = s
+  const { pre, post, apply } = e
+  const q = apply ? (p as Arr) : g
+  for (let k = 0; k < n; k++) {
+    const pk = apply ? q[k] : 0
+    const gk = pre * g[k]
+    const m = b1 * mu[k] + c1 * gk
+    const v = b2 * nu[k] + c2 * (gk * gk)
+    const u = post * ((a * m) / (Math.sqrt(v) + eps)) // epsilon on the uncorrected root, as Lasagne
+    mu1[k] = m
+    nu1[k] = v
+    out[k] = apply ? pk + u : u
+  }
+}
+
+function amsgradKernel(s: AdamScalars, e: Epilogue): Kernel {
+  return (n, [out, mu1, nu1, nuMax1], [g, mu, nu, nuMax, p]) => {
     const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
+    const { f32, pre, post, apply } = e
     for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
-      nu1[k] = beta2 * nu[k] + oneMinusBeta2 * (gk * gk)
-      nuMax1[k] = Math.max(nuMax[k], nu1[k]) // over the raw nu, as Lasagne (optax: over the corrected one)
-      u[k] = (a * mu1[k]) / (Math.sqrt(nuMax1[k]) + epsilon)
+      const pk = apply ? p[k] : 0
+      const gk = f32 ? F(pre * g[k]) : pre * g[k]
+      let m = beta1 * mu[k] + oneMinusBeta1 * gk
+      let v = beta2 * nu[k] + oneMinusBeta2 * (gk * gk)
+      if (f32) {
+        m = F(m)
+        v = F(v)
+      }
+      const vMax = Math.max(nuMax[k], v) // over the raw nu, as Lasagne (optax: over the corrected one)
+      let u = (a * m) / (Math.sqrt(vMax) + epsilon)
+      u = f32 ? F(post * F(u)) : post * u
+      mu1[k] = m
+      nu1[k] = v
+      nuMax1[k] = vMax
+      out[k] = apply ? pk + u : u
     }
   }
 }
@@ -101,16 +187,16 @@ export interface ScaleByAdamState {
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   const at = hyperparameters('scaleByAdam', options, ADAM_SPEC)
-  return {
-    init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<ScaleByAdamState>(
+    (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const h = at(count)
-      const kernelFor = perDtype((round) => adamKernel(adamScalars(round, h, count + 1)))
-      const [u, mu, nu] = fusedPass(updates, [state.mu, state.nu], ['state.mu', 'state.nu'], 3, kernelFor)
+      const kernelFor = kernels(fusion, (round, e) => adamKernel(adamScalars(round, h, count + 1), e))
+      const [u, mu, nu] = fusedPass(updates, [state.mu, state.nu], ['state.mu', 'state.nu'], 3, kernelFor, fusion)
       return [u, Object.freeze({ count: count + 1, mu, nu })]
     },
-  }
+  )
 }
 
 /**
@@ -141,15 +227,15 @@ export interface ScaleByAmsgradState extends ScaleByAdamState {
  */
 export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   const at = hyperparameters('scaleByAmsgrad', options, ADAM_SPEC)
-  return {
-    init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params), nuMax: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<ScaleByAmsgradState>(
+    (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params), nuMax: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const h = at(count)
-      const kernelFor = perDtype((round) => amsgradKernel(adamScalars(round, h, count + 1)))
+      const kernelFor = kernels(fusion, (round, e) => amsgradKernel(adamScalars(round, h, count + 1), e))
       const names = ['state.mu', 'state.nu', 'state.nuMax']
-      const [u, mu, nu, nuMax] = fusedPass(updates, [state.mu, state.nu, state.nuMax], names, 4, kernelFor)
+      const [u, mu, nu, nuMax] = fusedPass(updates, [state.mu, state.nu, state.nuMax], names, 4, kernelFor, fusion)
       return [u, Object.freeze({ count: count + 1, mu, nu, nuMax })]
     },
-  }
+  )
 }

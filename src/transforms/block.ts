@@ -5,9 +5,10 @@
  *
  * @module transforms
  */
-import { type Params } from '../core/index.js'
+import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue, type Fusion, epilogue, withFastPath } from '../core/fusion.js'
 import { checkNumber } from '../errors/index.js'
-import { type Dtype, type Kernel, type Tensor, dtypeOf, map, roundTo, zerosLike } from '../tensor/index.js'
+import { Arena, type Dtype, type Kernel, type OutputSpec, type Tensor, dtypeOf, map, roundTo, sizeOf, zerosLike } from '../tensor/index.js'
 import { type Tree, mapTree, zipMany } from '../tree/index.js'
 
 /**
@@ -33,17 +34,46 @@ export function zerosTree(params: Params): Params {
  * update (coefficients rounded to the leaf's dtype, and the kernel closing
  * over them) runs at most once per dtype, never per element or per leaf.
  */
-export function perDtype<T>(make: (round: (x: number) => number) => T): (dtype: Dtype) => T {
+export function perDtype<T>(make: (round: (x: number) => number, dtype: Dtype) => T): (dtype: Dtype) => T {
   let f32: T | undefined
   let f64: T | undefined
-  return (dtype) => (dtype === 'float32' ? (f32 ??= make(roundTo('float32'))) : (f64 ??= make(roundTo('float64'))))
+  return (dtype) => (dtype === 'float32' ? (f32 ??= make(roundTo('float32'), 'float32')) : (f64 ??= make(roundTo('float64'), 'float64')))
 }
 
 /**
- * The one fused pass of a block: walks `updates` and the block's state
- * trees together (a mismatch throws naming its path, e.g. `state.mu.W`) and
- * runs `kernelFor(dtype)` once per leaf over `[g, ...state leaves]`, writing
- * `nOut` new tensors of the leaf's dtype. Returns the `nOut` output trees.
+ * {@link perDtype} for a kernel that folds in the epilogue of `fusion`
+ * (see {@link Epilogue}): `make` gets the rounding of the dtype and the
+ * numbers to fold.
+ */
+export function kernels(fusion: Fusion, make: (round: (x: number) => number, e: Epilogue) => Kernel): (dtype: Dtype) => Kernel {
+  return perDtype((round, dtype) => make(round, epilogue(fusion, dtype)))
+}
+
+/** No fusion: a plain update. */
+export const UNFUSED: Fusion = Object.freeze({})
+
+/**
+ * A block from its `init` and its fused update `step(updates, state, fusion)`:
+ * `update` is the step without fusion, and the step is registered as the
+ * block's fast path for `chain` and `optimizer().step`.
+ */
+export function block<S>(init: (params: Params) => S, step: (updates: Params, state: S, fusion: Fusion) => readonly [Params, S]): GradientTransformation<S> {
+  const tx: GradientTransformation<S> = { init, update: (updates, state) => step(updates, state, UNFUSED) }
+  return withFastPath(tx, { run: (updates, state, _params, fusion) => step(updates, state, fusion) })
+}
+
+/**
+ * The one fused pass of a block: walks `updates`, the block's state trees
+ * and, when `fusion` applies the update, the params together (a mismatch
+ * throws naming its path, e.g. `state.mu.W`) and runs `kernelFor(dtype)`
+ * once per leaf over `[g, ...state leaves, p?]`, writing `nOut` tensors of
+ * the leaf's dtype: the update (or `p + u`) first, then the new state, one
+ * per state tree (`nOut = state.length` when the update is the first new
+ * state tree itself). Returns the `nOut` output trees.
+ *
+ * Small leaves of one output tree share buffers (an {@link Arena} per
+ * tree). Under donation (`fusion.recycle`) each new state tensor is written
+ * over the buffer of the old one it replaces, and `p + u` over the params'.
  *
  * The kernels read their scalars into locals before their loop: V8 does not
  * hoist loads of closure variables out of it, which costs ~1.5× on a large
@@ -55,11 +85,22 @@ export function fusedPass(
   names: readonly string[],
   nOut: number,
   kernelFor: (dtype: Dtype) => Kernel,
+  fusion: Fusion = UNFUSED,
 ): Params[] {
-  const trees: readonly Tree[] = [updates, ...state]
-  const outDtypes: Dtype[] = new Array<Dtype>(nOut)
-  return zipMany(trees, ['updates', ...names], nOut, (ts: Tensor[]) => {
+  const { apply, recycle } = fusion
+  const trees: readonly Tree[] = apply === undefined ? [updates, ...state] : [updates, ...state, apply.params]
+  const treeNames = apply === undefined ? ['updates', ...names] : ['updates', ...names, 'params']
+  const lead = nOut - state.length // 1 when the first output is the update, 0 when it is the first new state
+  const recycleParams = recycle !== undefined && apply?.recycle === true
+  const specs = new Array<OutputSpec>(nOut)
+  const arenas = Array.from({ length: nOut }, () => new Arena())
+  return zipMany(trees, treeNames, nOut, (ts: Tensor[]) => {
     const dtype = dtypeOf(ts[0])
-    return map(ts, outDtypes.fill(dtype), kernelFor(dtype))
+    const n = sizeOf(ts[0].shape)
+    for (let i = 0; i < nOut; i++) {
+      const old = i >= lead ? ts[1 + i - lead] : recycleParams ? ts[ts.length - 1] : undefined
+      specs[i] = (old !== undefined && recycle !== undefined ? recycle(old) : undefined) ?? arenas[i].take(dtype, n)
+    }
+    return map(ts, specs, kernelFor(dtype))
   }) as Params[]
 }

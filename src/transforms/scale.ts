@@ -5,16 +5,10 @@
  * @module transforms
  */
 import { type GradientTransformation } from '../core/index.js'
-import { type Kernel } from '../tensor/index.js'
-import { countOf, fusedPass, perDtype } from './block.js'
+import { type Factor, scaleTree, withFastPath } from '../core/fusion.js'
+import { roundTo } from '../tensor/index.js'
+import { countOf } from './block.js'
 import { ANY_FINITE, type HyperAt, type Hyperparameter, hyperparameter } from './hyper.js'
-
-function scaleKernel(s: { readonly factor: number }): Kernel {
-  return (n, [u], [g]) => {
-    const { factor } = s
-    for (let k = 0; k < n; k++) u[k] = factor * g[k]
-  }
-}
 
 /**
  * State of {@link scale} and {@link scaleByLearningRate}.
@@ -25,18 +19,32 @@ export interface ScaleState {
   readonly count: number
 }
 
-/** `u = sign · factor(count) · g`, with the factor rounded to the leaf's dtype. */
+/**
+ * `u = sign · factor(count) · g`, with the factor rounded to the leaf's
+ * dtype. In a chain or an optimizer step the multiplication folds into the
+ * neighbouring stage's pass (the same products, rounded where this stage
+ * would store them).
+ */
 function scaleBy(factor: HyperAt, sign: 1 | -1): GradientTransformation<ScaleState> {
-  return {
+  const scaling = (state: ScaleState): readonly [Factor, ScaleState] => {
+    const count = countOf(state)
+    const f = factor(count)
+    return [(dtype) => sign * roundTo(dtype)(f), Object.freeze({ count: count + 1 })]
+  }
+  const tx: GradientTransformation<ScaleState> = {
     init: () => Object.freeze({ count: 0 }),
     update: (updates, state) => {
-      const count = countOf(state)
-      const f = factor(count)
-      const kernelFor = perDtype((round) => scaleKernel({ factor: sign * round(f) }))
-      const [u] = fusedPass(updates, [], [], 1, kernelFor)
-      return [u, Object.freeze({ count: count + 1 })]
+      const [c, next] = scaling(state)
+      return [scaleTree(updates, [c]), next]
     },
   }
+  return withFastPath(tx, {
+    scaling,
+    run: (updates, state, _params, fusion) => {
+      const [c, next] = scaling(state)
+      return [scaleTree(updates, [fusion.pre, c, fusion.post], fusion.apply, fusion.recycle), next]
+    },
+  })
 }
 
 /**

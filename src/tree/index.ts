@@ -140,16 +140,17 @@ export function walk<R>(
       `expected ${kindOf(nodes[0], isLeaf)} (as in ${formatPath(names[0] ?? 'tree 0', path)}), got ${kindOf(nodes[j], isLeaf)}`,
     )
   }
+  // formatted only on failure: formatting every leaf's path is costly
+  const leafPath = (j: number): string => formatPath(names[j] ?? `tree ${j}`, path)
   const checkLeaf = (nodes: readonly unknown[], j: number): void => {
     const a = nodes[0]
     const b = nodes[j]
     if (!isLeaf(b)) mismatch(nodes, j)
     if (isTensor(a)) {
-      const where = formatPath(names[j] ?? `tree ${j}`, path)
-      if (!isTensor(b)) throw new StructureError(where, `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
-      if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(where, `shape ${formatShape(b.shape)} vs ${formatShape(a.shape)}`)
+      if (!isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
+      if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
-        throw new DtypeError(where, `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
+        throw new DtypeError(leafPath(j), `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
       }
     }
   }

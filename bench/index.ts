@@ -1,0 +1,93 @@
+/**
+ * The bench: every case side by side in one process, medians over repeated
+ * interleaved runs, printed as ratios and written to `bench/RESULTS.md`
+ * together with the description of the machine.
+ *
+ *   npm run bench                 the full run (a few minutes); writes bench/RESULTS.md
+ *   npm run bench -- --smoke      every case on tiny inputs, a few ms each (CI); writes nothing
+ *   npm run bench -- --only=a,c   some of the cases (a..e, kernels)
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { fullChain, normConstraints, totalNorm } from './constraints.js'
+import { type Line, type Rounds, type Target, machine, markdownTables, met, textTables } from './harness.js'
+import { type Row, formatRows, runKernelBench } from './kernels.js'
+import { type CaseResult, adamManyLeaves, adamOneLeaf } from './optimizers.js'
+
+type Case = (smoke: boolean, rounds: Rounds) => Promise<CaseResult>
+
+/** The cases in run order, each with its full-run rounds (fast cases get more). */
+const CASES: readonly (readonly [string, Case, Rounds])[] = [
+  ['a', adamOneLeaf, { warmup: 3, reps: 15 }],
+  ['b', adamManyLeaves, { warmup: 30, reps: 151 }],
+  ['c', normConstraints, { warmup: 5, reps: 31 }],
+  ['d', totalNorm, { warmup: 5, reps: 31 }],
+  ['e', fullChain, { warmup: 5, reps: 31 }],
+]
+
+const SMOKE_ROUNDS: Rounds = { warmup: 1, reps: 2 }
+
+function kernelMarkdown(rows: readonly Row[]): string[] {
+  return [
+    '| kernel case | dtype | ours ms | hand ms | ours / hand | baseline |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ${r.dtype} | ${r.ours.toFixed(2)} | ${r.hand.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.baseline} |`),
+  ]
+}
+
+function results(lines: readonly Line[], targets: readonly Target[], kernels: readonly Row[], host: readonly string[]): string {
+  return [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (`bench/index.ts`). Every time is the median over repeated rounds in which',
+    'the contestants of a case run one after another in rotating order, in one Node process; `× hand` is',
+    "the contestant's median over the hand-written loop's. The hand loops (`bench/hand.ts`) work in place",
+    'on bare `Float32Array`s unless their name says otherwise, and do the same float32 arithmetic as the',
+    'library (`Math.fround` where it stores float32), so `check` can compare the numbers bit for bit.',
+    '`ours` is the pure API (new arrays every call); `ours, donate` is `optimizer(tx, { donate: true })`.',
+    'tfjs runs Lasagne\'s Adam with `@tensorflow/tfjs-core` ops (wasm backend: SIMD, one thread in Node).',
+    '',
+    '## Machine',
+    '',
+    ...host.map((h) => `- ${h}`),
+    '',
+    '## Targets',
+    '',
+    ...markdownTables(lines, targets),
+    '',
+    '## Kernel micro-bench (`bench/kernels.ts`)',
+    '',
+    ...kernelMarkdown(kernels),
+    '',
+  ].join('\n')
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2)
+  const smoke = args.includes('--smoke')
+  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+  const wanted = (key: string) => only === undefined || only.includes(key)
+  const host = machine()
+  console.log(host.join('\n'), '\n')
+  const lines: Line[] = []
+  const targets: Target[] = []
+  for (const [key, run, rounds] of CASES) {
+    if (!wanted(key)) continue
+    const r = await run(smoke, smoke ? SMOKE_ROUNDS : rounds)
+    lines.push(...r.lines)
+    targets.push(...r.targets)
+    console.log(textTables(r.lines, r.targets), '\n')
+  }
+  // last, so that its float64 runs do not make the kernels of the cases above polymorphic before they are measured
+  const kernels = wanted('kernels') ? await runKernelBench({ smoke }) : []
+  if (kernels.length > 0) console.log(formatRows(kernels), '\n')
+  const missed = targets.filter((t) => !met(t))
+  console.log(missed.length === 0 ? 'every target met' : `missed: ${missed.map((t) => t.name).join('; ')}`)
+  if (!smoke && only === undefined) {
+    const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
+    writeFileSync(file, results(lines, targets, kernels, host))
+    console.log(`wrote ${file}`)
+  }
+}
+
+await main()

@@ -1,0 +1,100 @@
+/**
+ * Cases (a) and (b): Lasagne's Adam step, pure and with buffer donation,
+ * against a fused in-place hand loop and against TensorFlow.js.
+ */
+import { type Params, optimizer } from '../src/core/index.js'
+import { adam } from '../src/optimizers/index.js'
+import { fromStorage } from '../src/tensor/index.js'
+import { compare, filled, linesOf, valuesOf } from './data.js'
+import { adamInPlace, adamInPlaceLeaves } from './hand.js'
+import { type Contestant, type Line, type Rounds, type Target, interleaved } from './harness.js'
+import { tfAdam } from './peers.js'
+
+/** What a case reports. */
+export interface CaseResult {
+  readonly lines: Line[]
+  readonly targets: Target[]
+}
+
+/** An optimizer run carried forward step after step (pure or donating). */
+function ourAdam(params: Params, grads: Params, donate: boolean) {
+  const opt = optimizer(adam(), { donate })
+  let p = params
+  let s = opt.init(p)
+  return {
+    step: () => {
+      ;[p, s] = opt.step(p, grads, s)
+    },
+    params: () => valuesOf(p),
+  }
+}
+
+const CHECK_STEPS = 2
+
+/** (a) one 4M-element float32 leaf. */
+export async function adamOneLeaf(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
+  const n = smoke ? 1 << 12 : 1 << 22
+  const name = `(a) adam step, one ${smoke ? '4K' : '4M'} float32 leaf`
+  const p0 = filled(n, 1)
+  const g0 = filled(n, 2)
+  const grads = fromStorage(g0, [n])
+  const hand = { p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n), t: 0 }
+  const pure = ourAdam(fromStorage(p0.slice(), [n]), grads, false)
+  const donated = ourAdam(fromStorage(p0.slice(), [n]), grads, true)
+  const wasm = await tfAdam('wasm', p0, g0)
+  const cpu = await tfAdam('cpu', p0, g0)
+  const contestants: Contestant[] = [
+    { name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) },
+    { name: 'ours', run: pure.step },
+    { name: 'ours, donate', run: donated.step },
+    { name: 'tfjs-wasm', before: wasm.activate, run: wasm.step },
+    { name: 'tfjs-cpu', before: cpu.activate, run: cpu.step, every: smoke ? 1 : 3 },
+  ]
+  for (const c of contestants) {
+    for (let i = 0; i < CHECK_STEPS; i++) {
+      await c.before?.()
+      c.run()
+    }
+  }
+  const checks = {
+    ours: compare(pure.params(), [hand.p]),
+    'ours, donate': compare(donated.params(), [hand.p]),
+    'tfjs-wasm': compare([wasm.params()], [hand.p]),
+    'tfjs-cpu': compare([cpu.params()], [hand.p]),
+  }
+  const m = await interleaved(contestants, rounds)
+  return {
+    lines: linesOf(name, m, checks),
+    targets: [
+      { name: '(a) ours / hand', ratio: m.ours / m.hand, op: '<=', bound: 1.5 },
+      { name: '(a) ours, donate / hand', ratio: m['ours, donate'] / m.hand, op: '<=', bound: 1.1 },
+      { name: '(a) tfjs-wasm / ours (aim 2)', ratio: m['tfjs-wasm'] / m.ours, op: '>=', bound: 1 },
+    ],
+  }
+}
+
+/** (b) 2000 leaves of 64 float32 elements each. */
+export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
+  const count = smoke ? 20 : 2000
+  const size = 64
+  const name = `(b) adam step, ${count} leaves of ${size}`
+  const p0 = Array.from({ length: count }, (_, i) => filled(size, 3 + i))
+  const g0 = Array.from({ length: count }, (_, i) => filled(size, 5000 + i))
+  const grads = g0.map((g) => fromStorage(g, [size]))
+  const tensors = () => p0.map((p) => fromStorage(p.slice(), [size]))
+  const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
+  const pure = ourAdam(tensors(), grads, false)
+  const donated = ourAdam(tensors(), grads, true)
+  const contestants: Contestant[] = [
+    { name: 'hand', run: () => adamInPlaceLeaves(hand.p, g0, hand.m, hand.v, ++hand.t) },
+    { name: 'ours', run: pure.step },
+    { name: 'ours, donate', run: donated.step },
+  ]
+  for (const c of contestants) for (let i = 0; i < CHECK_STEPS; i++) c.run()
+  const checks = { ours: compare(pure.params(), hand.p), 'ours, donate': compare(donated.params(), hand.p) }
+  const m = await interleaved(contestants, rounds)
+  return {
+    lines: linesOf(name, m, checks),
+    targets: [{ name: '(b) ours / hand', ratio: m.ours / m.hand, op: '<=', bound: 3 }],
+  }
+}
