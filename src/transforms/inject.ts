@@ -78,7 +78,7 @@ export function injectHyperparams<O, S>(factory: (options: O) => GradientTransfo
     const schedules: [K, (step: number) => number][] = []
     const numbers: [K, number][] = []
     const statics: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(options as object)) {
+    for (const [key, value] of Object.entries(options ?? {})) {
       if (typeof value === 'function') schedules.push([key as K, hyperparameter(key, value, ANY_FINITE)])
       else if (typeof value === 'number') numbers.push([key as K, value])
       else statics[key] = value
