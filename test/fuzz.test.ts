@@ -24,8 +24,11 @@ const DOCUMENTED = new Set(
     .map(([k]) => k),
 )
 
+/** Parameter kinds made here from the shared ones. */
+type ExtraKind = 'factory' | 'mask' | 'hyperOrOptions' | 'fns' | 'trees' | 'strings' | 'label' | 'domain'
+
 /** Parameter kinds of each known export (an optional trailing parameter is fuzzed too). */
-const TABLE: Record<string, Kind[]> = {
+const TABLE: Record<string, readonly (Kind | ExtraKind)[]> = {
   // constraints
   normConstraint: ['tensor', 'limit', 'options'],
   computeNorms: ['tensor', 'axes'],
@@ -138,7 +141,7 @@ const TABLE: Record<string, Kind[]> = {
 }
 
 /** Kinds built from the table's generators. */
-const extra: Record<string, fc.Arbitrary<unknown>> = {
+const extra: Record<ExtraKind, fc.Arbitrary<unknown>> = {
   factory: fc.oneof(fc.constantFrom(ndoptax.adam, ndoptax.sgd, ndoptax.momentum, ndoptax.rmsprop), byKind.fn),
   mask: fc.oneof(byKind.bool, byKind.fn, byKind.tree.map((t) => (isTensor(t) ? true : t)), fc.constant({ W: true, b: false }), fc.constant(() => 'a')),
   hyperOrOptions: fc.oneof(byKind.hyper, byKind.options),
@@ -151,7 +154,7 @@ const extra: Record<string, fc.Arbitrary<unknown>> = {
   ),
   strings: fc.oneof(fc.array(fc.constantFrom('a', 'b', 'updates'), { maxLength: 3 }), byKind.any),
 }
-const arbOf = (k: string): fc.Arbitrary<unknown> => byKind[k as Kind] ?? extra[k]
+const arbOf = (k: Kind | ExtraKind): fc.Arbitrary<unknown> => (k in byKind ? byKind[k as Kind] : extra[k as ExtraKind])
 
 /**
  * Low-level building blocks whose contract is to take arguments their caller
