@@ -90,7 +90,7 @@ function encodeTree(tree: unknown, root: string, tensors: { name: string; t: Ten
     if (typeof x === 'string') return ['string', x]
     if (typeof x === 'boolean') return ['boolean', x]
     if (x === undefined) return ['undefined']
-    return fail(where, `${describe(x)} (${typeof x}) cannot be stored in a checkpoint`, 'unsupported')
+    return fail(where, `${describe(x)} cannot be stored in a checkpoint (only tensors, numbers, strings, booleans, null and undefined, in arrays and plain objects)`, 'unsupported')
   }
   try {
     return walk([tree], [root], isStoredLeaf, 1, ([x], path) => [leaf(x, path)])[0]

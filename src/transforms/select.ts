@@ -58,7 +58,7 @@ function resolve<L>(spec: LeafSpec<L>, tree: Params, root: string, specName: str
       return []
     })
   } else {
-    walk([spec, def.skeleton], [specName, root], isPrimitive, 0, ([v, i], path) => {
+    walk([def.skeleton, spec], [root, specName], isPrimitive, 0, ([i, v], path) => {
       choices[i as number] = check(v, formatPath(specName, path))
       return []
     })
