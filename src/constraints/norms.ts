@@ -5,8 +5,8 @@
  *
  * @module constraints
  */
-import { AxisError, ConfigError, StructureError, describe } from '../errors/index.js'
-import { type Dtype, type Tensor, assertTensor, dtypeOf, normalizeAxes, reduce } from '../tensor/index.js'
+import { AxisError, ConfigError, StructureError, checkNumber, describe } from '../errors/index.js'
+import { type Dtype, type Tensor, assertTensor, dtypeOf, normalizeAxes, reduce, roundTo } from '../tensor/index.js'
 
 /** Rounds a float64 to the compute dtype (`roundTo(dtype)`). */
 export type Round = (x: number) => number
@@ -55,6 +55,24 @@ export function lasagneMultiplier(n: number, m: number, eps: number, r: Round): 
   const target = n > m ? m : n // clip(n, 0, m), n >= 0 or NaN
   if (target === 0) return 0
   return r(target / r(eps + n))
+}
+
+/**
+ * Lasagne's total-norm multiplier of `ts`: validates `maxNorm` and
+ * `epsilon` now, and returns the computation of
+ * `[clip(N, 0, maxNorm) / (epsilon + N), N]`, `N` the joint L2 norm, in
+ * `commonDtype(ts)` (one reduce pass per tensor when called). Every tensor
+ * is then scaled by the one multiplier: `totalNormConstraint` does it in a
+ * pass of its own, a fused optimizer step inside the next stage's pass.
+ */
+export function lasagneTotal(ts: readonly Tensor[], maxNorm: number, epsilon: number): () => [multiplier: number, norm: number] {
+  const r = roundTo(commonDtype(ts))
+  const m = r(checkNumber('maxNorm', maxNorm, { min: 0, allowInfinity: true }))
+  const eps = r(checkNumber('epsilon', epsilon, { min: 0 }))
+  return () => {
+    const norm = totalL2Norm(ts, r)
+    return [lasagneMultiplier(norm, m, eps, r), norm]
+  }
 }
 
 /**

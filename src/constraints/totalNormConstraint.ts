@@ -4,9 +4,9 @@
  *
  * @module constraints
  */
-import { checkNumber, checkOptions } from '../errors/index.js'
-import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, checkFlag, commonDtype, lasagneMultiplier, totalL2Norm } from './norms.js'
+import { checkOptions } from '../errors/index.js'
+import { type Tensor, scaleAll } from '../tensor/index.js'
+import { assertTensorList, checkFlag, lasagneTotal } from './norms.js'
 
 /** Options of {@link totalNormConstraint}. */
 export interface TotalNormConstraintOptions {
@@ -59,12 +59,9 @@ export function totalNormConstraint(xs: readonly Tensor[], maxNorm: number, opti
 export function totalNormConstraint(xs: readonly Tensor[], maxNorm: number, options?: TotalNormConstraintOptions): Tensor[] | [Tensor[], number] {
   const ts = assertTensorList(xs, 'xs')
   checkOptions('options', options, ['epsilon', 'returnNorm'])
-  const r = roundTo(commonDtype(ts))
-  const m = r(checkNumber('maxNorm', maxNorm, { min: 0, allowInfinity: true }))
-  const eps = r(checkNumber('epsilon', options?.epsilon ?? 1e-7, { min: 0 }))
+  const total = lasagneTotal(ts, maxNorm, options?.epsilon ?? 1e-7)
   const returnNorm = checkFlag('returnNorm', options?.returnNorm)
-  const norm = totalL2Norm(ts, r)
-  const multiplier = lasagneMultiplier(norm, m, eps, r)
+  const [multiplier, norm] = total()
   const ys = ts.map((t) => scaleAll(t, multiplier))
   return returnNorm ? [ys, norm] : ys
 }

@@ -15,7 +15,7 @@
  *
  * @module core
  */
-import { type Dtype, type FloatArray, type Kernel, type OutputSpec, type Tensor, dtypeOf, map } from '../tensor/index.js'
+import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './transformation.js'
 
@@ -109,23 +109,60 @@ export function scaleTree(updates: Params, factors: readonly (Factor | undefined
   const fs = factors.filter((f): f is Factor => f !== undefined)
   if (fs.length > 2) return scaleTree(scaleTree(updates, fs.slice(0, 2)), fs.slice(2), apply, recycle)
   if (fs.length === 0 && apply === undefined) return updates
-  const kernels = new Map<Dtype, Kernel>()
-  const kernelFor = (dtype: Dtype) => {
-    let k = kernels.get(dtype)
-    if (k === undefined) {
-      k = scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined)
-      kernels.set(dtype, k)
-    }
-    return k
-  }
+  const kernelFor = cached((dtype) => scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
+  const arena = new Arena()
   if (apply === undefined) {
-    return zipMany([updates], ['updates'], 1, ([u]) => map([u], [dtypeOf(u)], kernelFor(dtypeOf(u))))[0] as Params
+    return zipMany([updates], ['updates'], 1, ([u]) => {
+      const dtype = dtypeOf(u)
+      return map([u], [arena.take(dtype, sizeOf(u.shape))], kernelFor(dtype))
+    })[0] as Params
   }
   const trees: readonly Tree[] = [apply.params, updates]
   return zipMany(trees, ['params', 'updates'], 1, ([p, u]) => {
     const dtype = dtypeOf(p)
-    const out: OutputSpec = (apply.recycle ? recycle?.(p) : undefined) ?? dtype
-    return map([p, u], [out], kernelFor(dtype))
+    return map([p, u], [(apply.recycle ? recycle?.(p) : undefined) ?? arena.take(dtype, sizeOf(p.shape))], kernelFor(dtype))
+  })[0] as Params
+}
+
+/** `make(dtype)`, built once per dtype. */
+function cached(make: (dtype: Dtype) => Kernel): (dtype: Dtype) => Kernel {
+  const kernels = new Map<Dtype, Kernel>()
+  return (dtype) => {
+    let k = kernels.get(dtype)
+    if (k === undefined) {
+      k = make(dtype)
+      kernels.set(dtype, k)
+    }
+    return k
+  }
+}
+
+/** `out = [p +] post · (q − p)`, the difference and the product rounded to the dtype when `f32`. */
+function differenceKernel(post: number, f32: boolean, apply: boolean): Kernel {
+  return (n, [out], [q, p]) => {
+    const c = post
+    for (let k = 0; k < n; k++) {
+      const pk = p[k]
+      const d = f32 ? F(c * F(q[k] - pk)) : c * (q[k] - pk)
+      out[k] = apply ? pk + d : d
+    }
+  }
+}
+
+/**
+ * The update that moves `params` to `target` (`target − params`, leaf by
+ * leaf, zipped under `names`), with `fusion.post` and `fusion.apply` folded
+ * into the same pass; with `apply` the result is `params + (target − params)`
+ * rounded as the stages one by one would (not `target` itself).
+ */
+export function differenceTree(target: Params, params: Params, names: readonly [string, string], fusion: Fusion): Params {
+  const { post, apply, recycle } = fusion
+  const kernelFor = cached((dtype) => differenceKernel(post?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
+  const arena = new Arena()
+  const trees: readonly Tree[] = [target, params]
+  return zipMany(trees, names, 1, ([q, p]) => {
+    const dtype = dtypeOf(q)
+    return map([q, p], [(apply?.recycle === true ? recycle?.(p) : undefined) ?? arena.take(dtype, sizeOf(q.shape))], kernelFor(dtype))
   })[0] as Params
 }
 

@@ -5,21 +5,29 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue } from '../core/fusion.js'
 import { type Kernel } from '../tensor/index.js'
-import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
 import { type RmsScalars, rmsScalars } from './rms.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-function adadeltaKernel(c: RmsScalars): Kernel {
-  return (n, [u, accu1, deltaAccu1], [g, accu, deltaAccu]) => {
+function adadeltaKernel(c: RmsScalars, e: Epilogue): Kernel {
+  return (n, [out, accu1, deltaAccu1], [g, accu, deltaAccu, p]) => {
     const { rho, oneMinusRho, epsilon } = c
+    const { f32, apply } = e
+    const F = Math.fround
     for (let k = 0; k < n; k++) {
-      const gk = g[k]
+      const pk = apply ? p[k] : 0
+      const gk = incoming(g[k], e)
       const dk = deltaAccu[k] // the OLD deltaAccu, as Lasagne
-      accu1[k] = rho * accu[k] + oneMinusRho * (gk * gk)
-      u[k] = (gk * Math.sqrt(dk + epsilon)) / Math.sqrt(accu1[k] + epsilon)
-      const delta = u[k]
-      deltaAccu1[k] = rho * dk + oneMinusRho * (delta * delta)
+      const a = rho * accu[k] + oneMinusRho * (gk * gk)
+      const ak = f32 ? F(a) : a
+      const d = (gk * Math.sqrt(dk + epsilon)) / Math.sqrt(ak + epsilon)
+      const delta = f32 ? F(d) : d
+      const da = rho * dk + oneMinusRho * (delta * delta)
+      accu1[k] = ak
+      deltaAccu1[k] = f32 ? F(da) : da
+      out[k] = outgoing(delta, pk, e)
     }
   }
 }
@@ -66,15 +74,15 @@ export interface ScaleByAdadeltaOptions {
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   const at = hyperparameters('scaleByAdadelta', options, { rho: [0.95, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
-  return {
-    init: (params) => Object.freeze({ count: 0, accu: zerosTree(params), deltaAccu: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<ScaleByAdadeltaState>(
+    (params) => Object.freeze({ count: 0, accu: zerosTree(params), deltaAccu: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const { rho, epsilon } = at(count)
-      const kernelFor = perDtype((round) => adadeltaKernel(rmsScalars(round, rho, epsilon)))
+      const kernelFor = kernels(fusion, (round, e) => adadeltaKernel(rmsScalars(round, rho, epsilon), e))
       const names = ['state.accu', 'state.deltaAccu']
-      const [u, accu, deltaAccu] = fusedPass(updates, [state.accu, state.deltaAccu], names, 3, kernelFor)
+      const [u, accu, deltaAccu] = fusedPass(updates, [state.accu, state.deltaAccu], names, 3, kernelFor, fusion)
       return [u, Object.freeze({ count: count + 1, accu, deltaAccu })]
     },
-  }
+  )
 }

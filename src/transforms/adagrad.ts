@@ -4,17 +4,22 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue } from '../core/fusion.js'
 import { type Kernel } from '../tensor/index.js'
-import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-function adagradKernel(c: { readonly epsilon: number }): Kernel {
-  return (n, [u, accu1], [g, accu]) => {
+function adagradKernel(c: { readonly epsilon: number }, e: Epilogue): Kernel {
+  return (n, [out, accu1], [g, accu, p]) => {
     const { epsilon } = c
+    const { f32, apply } = e
     for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      accu1[k] = accu[k] + gk * gk
-      u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
+      const pk = apply ? p[k] : 0
+      const gk = incoming(g[k], e)
+      const a = accu[k] + gk * gk
+      const ak = f32 ? Math.fround(a) : a
+      accu1[k] = ak
+      out[k] = outgoing(gk / Math.sqrt(ak + epsilon), pk, e) // epsilon inside the root, as Lasagne
     }
   }
 }
@@ -54,13 +59,14 @@ export interface ScaleByAdagradOptions {
  */
 export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTransformation<ScaleByAdagradState> {
   const at = hyperparameters('scaleByAdagrad', options, { epsilon: [1e-6, NON_NEGATIVE] })
-  return {
-    init: (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<ScaleByAdagradState>(
+    (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const { epsilon } = at(count)
-      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, perDtype((round) => adagradKernel({ epsilon: round(epsilon) })))
+      const kernelFor = kernels(fusion, (round, e) => adagradKernel({ epsilon: round(epsilon) }, e))
+      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor, fusion)
       return [u, Object.freeze({ count: count + 1, accu })]
     },
-  }
+  )
 }

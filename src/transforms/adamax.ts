@@ -5,9 +5,10 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue } from '../core/fusion.js'
 import { type Kernel } from '../tensor/index.js'
 import { ADAM_SPEC, type ScaleByAdamOptions } from './adam.js'
-import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
 import { hyperparameters } from './hyper.js'
 
 /** The per-update scalars of Adamax, rounded to a dtype. */
@@ -25,14 +26,21 @@ function adamaxScalars(round: (x: number) => number, h: { beta1: number; beta2: 
   return { beta1, oneMinusBeta1: round(1 - beta1), beta2: round(h.beta2), epsilon: round(h.epsilon), a: round(1 / round(1 - round(beta1 ** t))) }
 }
 
-function adamaxKernel(s: AdamaxScalars): Kernel {
-  return (n, [out, mu1, u1], [g, mu, u]) => {
+function adamaxKernel(s: AdamaxScalars, e: Epilogue): Kernel {
+  return (n, [out, mu1, u1], [g, mu, u, p]) => {
     const { beta1, oneMinusBeta1, beta2, epsilon, a } = s
+    const { f32, apply } = e
+    const F = Math.fround
     for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      mu1[k] = beta1 * mu[k] + oneMinusBeta1 * gk
-      u1[k] = Math.max(beta2 * u[k], Math.abs(gk)) // epsilon outside the max, as Lasagne
-      out[k] = (a * mu1[k]) / (u1[k] + epsilon)
+      const pk = apply ? p[k] : 0
+      const gk = incoming(g[k], e)
+      const m = beta1 * mu[k] + oneMinusBeta1 * gk
+      const w = Math.max(beta2 * u[k], Math.abs(gk)) // epsilon outside the max, as Lasagne
+      const mk = f32 ? F(m) : m
+      const wk = f32 ? F(w) : w
+      mu1[k] = mk
+      u1[k] = wk
+      out[k] = outgoing((a * mk) / (wk + epsilon), pk, e)
     }
   }
 }
@@ -68,14 +76,14 @@ export interface ScaleByAdamaxState {
  */
 export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamaxState> {
   const at = hyperparameters('scaleByAdamax', options, ADAM_SPEC)
-  return {
-    init: (params) => Object.freeze({ count: 0, mu: zerosTree(params), u: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<ScaleByAdamaxState>(
+    (params) => Object.freeze({ count: 0, mu: zerosTree(params), u: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const h = at(count)
-      const kernelFor = perDtype((round) => adamaxKernel(adamaxScalars(round, h, count + 1)))
-      const [u, mu, uMax] = fusedPass(updates, [state.mu, state.u], ['state.mu', 'state.u'], 3, kernelFor)
+      const kernelFor = kernels(fusion, (round, e) => adamaxKernel(adamaxScalars(round, h, count + 1), e))
+      const [u, mu, uMax] = fusedPass(updates, [state.mu, state.u], ['state.mu', 'state.u'], 3, kernelFor, fusion)
       return [u, Object.freeze({ count: count + 1, mu, u: uMax })]
     },
-  }
+  )
 }

@@ -49,6 +49,23 @@ export function kernels(fusion: Fusion, make: (round: (x: number) => number, e: 
   return perDtype((round, dtype) => make(round, epilogue(fusion, dtype)))
 }
 
+const F = Math.fround
+
+/** The prologue of one element: the incoming update `pre · g`, rounded to the dtype. */
+export function incoming(g: number, e: Epilogue): number {
+  return e.f32 ? F(e.pre * g) : e.pre * g
+}
+
+/**
+ * The epilogue of one element: the raw update `u` rounded (where the
+ * unfused block stores it), times `post` (rounded), plus `pk` (the param,
+ * read before anything is written) when applying; the store rounds the sum.
+ */
+export function outgoing(u: number, pk: number, e: Epilogue): number {
+  const v = e.f32 ? F(e.post * F(u)) : e.post * u
+  return e.apply ? pk + v : v
+}
+
 /** No fusion: a plain update. */
 export const UNFUSED: Fusion = Object.freeze({})
 

@@ -7,11 +7,13 @@
  *
  * @module transforms
  */
-import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, applyUpdates } from '../core/index.js'
+import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params } from '../core/index.js'
+import { type Fusion, differenceTree, scaleTree, withFastPath } from '../core/fusion.js'
 import { clipByGlobalNorm, clipGradNorm, totalNormConstraint } from '../constraints/index.js'
+import { lasagneTotal } from '../constraints/norms.js'
 import { ConfigError, StructureError, checkOptions, describe } from '../errors/index.js'
-import { type Tensor, sub } from '../tensor/index.js'
-import { assertSameStructure, flatten, mapTree, unflatten, zipTrees } from '../tree/index.js'
+import { type Tensor } from '../tensor/index.js'
+import { assertSameStructure, flatten, mapTree, unflatten } from '../tree/index.js'
 
 /** Returns `f` when it is a function, otherwise throws a `ConfigError` naming `f`. */
 function checkConstraint<F>(f: F): F {
@@ -101,17 +103,20 @@ export function treewise(f: (ts: Tensor[]) => Tensor[]): GradientTransformation<
  */
 export function constrainParams(f: (ts: Tensor[]) => Tensor[]): GradientTransformation<EmptyState> {
   checkConstraint(f)
-  return {
-    init: () => EMPTY_STATE,
-    update: (updates, state, params) => {
-      if (params === undefined) {
-        throw new StructureError('params', 'constrainParams needs the parameters: call update(updates, state, params)')
-      }
-      const moved = applyUpdates(params, updates)
-      const projected = onLeaves(moved, 'params', f)
-      return [zipTrees([projected, params], ['constrained params', 'params'], ([q, p]) => sub(q, p)) as Params, state]
-    },
+  // from the moved params `params + u`: the update `f(moved) − params`, with the fusion's tail in the same pass
+  const fromMoved = (moved: Params, state: EmptyState, params: Params, fusion: Fusion): readonly [Params, EmptyState] => {
+    const projected = onLeaves(moved, 'params', f)
+    return [differenceTree(projected, params, ['constrained params', 'params'], fusion), state]
   }
+  const run = (updates: Params, state: EmptyState, params: Params | undefined, fusion: Fusion): readonly [Params, EmptyState] => {
+    if (params === undefined) {
+      throw new StructureError('params', 'constrainParams needs the parameters: call update(updates, state, params)')
+    }
+    // `params + u` (as applyUpdates), with any pending scale of `u` in the same pass
+    return fromMoved(scaleTree(updates, [fusion.pre], { params, recycle: false }), state, params, fusion)
+  }
+  const tx: GradientTransformation<EmptyState> = { init: () => EMPTY_STATE, update: (updates, state, params) => run(updates, state, params, {}) }
+  return withFastPath(tx, { run, fromMoved })
 }
 
 /**
@@ -168,7 +173,7 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
   }
   const clip = CLIPPERS[flavor]
   clip([], maxNorm) // validates maxNorm now, not at the first step
-  return {
+  const tx: GradientTransformation<ClipByTotalNormState> = {
     init: () => Object.freeze({ norm: 0 }),
     update: (updates) => {
       let norm = 0
@@ -180,4 +185,13 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
       return [clipped, Object.freeze({ norm })]
     },
   }
+  if (flavor !== 'lasagne') return tx
+  // Lasagne's clipping multiplies every update by one factor: in a chain it folds into the next stage's pass
+  return withFastPath(tx, {
+    needsUpdates: true,
+    scaling: (_state, updates) => {
+      const [multiplier, norm] = lasagneTotal(flatten(updates, 'updates')[0], maxNorm, 1e-7)()
+      return [() => multiplier, Object.freeze({ norm })]
+    },
+  })
 }

@@ -5,8 +5,9 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue } from '../core/fusion.js'
 import { type Kernel } from '../tensor/index.js'
-import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -26,13 +27,17 @@ export function rmsScalars(round: (x: number) => number, rho: number, epsilon: n
   return { rho: r, oneMinusRho: round(1 - r), epsilon: round(epsilon) }
 }
 
-function rmsKernel(c: RmsScalars): Kernel {
-  return (n, [u, accu1], [g, accu]) => {
+function rmsKernel(c: RmsScalars, e: Epilogue): Kernel {
+  return (n, [out, accu1], [g, accu, p]) => {
     const { rho, oneMinusRho, epsilon } = c
+    const { f32, apply } = e
     for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      accu1[k] = rho * accu[k] + oneMinusRho * (gk * gk)
-      u[k] = gk / Math.sqrt(accu1[k] + epsilon) // epsilon inside the root, as Lasagne
+      const pk = apply ? p[k] : 0
+      const gk = incoming(g[k], e)
+      const a = rho * accu[k] + oneMinusRho * (gk * gk)
+      const ak = f32 ? Math.fround(a) : a
+      accu1[k] = ak
+      out[k] = outgoing(gk / Math.sqrt(ak + epsilon), pk, e) // epsilon inside the root, as Lasagne
     }
   }
 }
@@ -74,14 +79,14 @@ export interface ScaleByRmsOptions {
  */
 export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
   const at = hyperparameters('scaleByRms', options, { rho: [0.9, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
-  return {
-    init: (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<ScaleByRmsState>(
+    (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const { rho, epsilon } = at(count)
-      const kernelFor = perDtype((round) => rmsKernel(rmsScalars(round, rho, epsilon)))
-      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor)
+      const kernelFor = kernels(fusion, (round, e) => rmsKernel(rmsScalars(round, rho, epsilon), e))
+      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor, fusion)
       return [u, Object.freeze({ count: count + 1, accu })]
     },
-  }
+  )
 }

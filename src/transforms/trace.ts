@@ -5,26 +5,32 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { type Epilogue } from '../core/fusion.js'
 import { ConfigError, describe } from '../errors/index.js'
 import { type Kernel } from '../tensor/index.js'
-import { countOf, fusedPass, perDtype, zerosTree } from './block.js'
+import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
 // Without Nesterov the emitted update is the new velocity itself: one output.
-function momentumKernel(s: { readonly mu: number }): Kernel {
-  return (n, [v1], [d, v]) => {
-    const { mu } = s
-    for (let k = 0; k < n; k++) v1[k] = mu * v[k] + d[k]
-  }
-}
-
-function nesterovKernel(s: { readonly mu: number }): Kernel {
-  return (n, [u, v1], [d, v]) => {
-    const { mu } = s
+/**
+ * The trace with its epilogue: `v' = mu·v + Δ`, the update `v'` (or, with
+ * Nesterov, `mu·v' + Δ`), then the epilogue. Without an epilogue and without
+ * Nesterov the update is the new velocity itself: one output.
+ */
+function traceKernel(s: { readonly mu: number; readonly nesterov: boolean }, e: Epilogue): Kernel {
+  return (n, outs, [d, v, p]) => {
+    const { mu, nesterov } = s
+    const { f32, apply } = e
+    const out = outs[0]
+    const v1 = outs[outs.length - 1]
+    const F = Math.fround
     for (let k = 0; k < n; k++) {
-      const dk = d[k]
-      v1[k] = mu * v[k] + dk
-      u[k] = mu * v1[k] + dk
+      const pk = apply ? p[k] : 0
+      const dk = incoming(d[k], e)
+      const w = mu * v[k] + dk
+      const vk = f32 ? F(w) : w
+      v1[k] = vk
+      out[k] = outgoing(nesterov ? mu * vk + dk : vk, pk, e)
     }
   }
 }
@@ -77,21 +83,22 @@ export function trace(options: TraceOptions = {}): GradientTransformation<TraceS
   const at = hyperparameters('trace', options, { momentum: [0.9, DECAY] }, ['nesterov'])
   const { nesterov = false } = options
   if (typeof nesterov !== 'boolean') throw new ConfigError('nesterov', `expected a boolean, got ${describe(nesterov)}`)
-  return {
-    init: (params) => Object.freeze({ count: 0, velocity: zerosTree(params) }),
-    update: (updates, state) => {
+  return block<TraceState>(
+    (params) => Object.freeze({ count: 0, velocity: zerosTree(params) }),
+    (updates, state, fusion) => {
       const count = countOf(state)
       const { momentum } = at(count)
       const names = ['state.velocity']
+      const kernelFor = kernels(fusion, (round, e) => traceKernel({ mu: round(momentum), nesterov }, e))
       let u: Params
       let velocity: Params
-      if (nesterov) {
-        ;[u, velocity] = fusedPass(updates, [state.velocity], names, 2, perDtype((round) => nesterovKernel({ mu: round(momentum) })))
+      if (nesterov || fusion.post !== undefined || fusion.apply !== undefined) {
+        ;[u, velocity] = fusedPass(updates, [state.velocity], names, 2, kernelFor, fusion)
       } else {
-        ;[velocity] = fusedPass(updates, [state.velocity], names, 1, perDtype((round) => momentumKernel({ mu: round(momentum) })))
+        ;[velocity] = fusedPass(updates, [state.velocity], names, 1, kernelFor, fusion)
         u = velocity
       }
       return [u, Object.freeze({ count: count + 1, velocity })]
     },
-  }
+  )
 }
