@@ -40,7 +40,9 @@ import type { Params } from '../core/index.js'
  * @category model
  */
 export interface Checkpoint<S = unknown> {
+  /** The parameters: a tree of tensors (and `null`). */
   readonly params: Params
+  /** The optimizer state, as `init` and `update` made it. */
   readonly state: S
 }
 
