@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -224,6 +224,21 @@ describe('checkpoints', () => {
     const e = await saveCheckpoint(path, { params: { w: 3 } as never, state: null }).catch((x: unknown) => x)
     expect((e as CheckpointError).reason).toBe('unsupported')
     expect(readFileSync(path).equals(before)).toBe(true)
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('refuses a malformed view and a tensor whose buffer a donating step took over', async () => {
+    const outside = ndarray(new Float64Array(2), [3])
+    const e1 = await saveCheckpoint(fresh(), { params: { w: outside }, state: null }).catch((x: unknown) => x)
+    expect((e1 as Error).name).toBe('InvalidTensorError')
+    const opt = optimizer(adam(), { donate: true })
+    const params = { w: tensor([1, 2]) }
+    const state = opt.init(params)
+    opt.step(params, { w: tensor([0.5, 0.5]) }, state)
+    const path = fresh()
+    const e2 = await saveCheckpoint(path, { params, state }).catch((x: unknown) => x)
+    expect(isNdoptaxError(e2)).toBe(true)
+    expect(existsSync(path)).toBe(false)
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 

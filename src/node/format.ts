@@ -29,7 +29,7 @@
  */
 import { createHash } from 'node:crypto'
 import { CheckpointError, type CheckpointErrorReason, ConfigError, StructureError, checkOptions, describe, isNdoptaxError } from '../errors/index.js'
-import { type Dtype, type FloatArray, type Kernel, type Tensor, allocate, dtypeOf, fromStorage, isTensor, map, sizeOf } from '../tensor/index.js'
+import { type Dtype, type FloatArray, type Kernel, type Tensor, allocate, assertTensor, dtypeOf, fromStorage, isTensor, map, sizeOf } from '../tensor/index.js'
 import { type Path, type Tree, formatPath, walk } from '../tree/index.js'
 import type { Params } from '../core/index.js'
 
@@ -84,7 +84,7 @@ function encodeTree(tree: unknown, root: string, tensors: { name: string; t: Ten
   const leaf = (x: unknown, path: Path): Encoded => {
     const where = formatPath(root, path)
     if (isTensor(x)) {
-      tensors.push({ name: where, t: x })
+      tensors.push({ name: where, t: assertTensor(x, where) })
       return ['tensor', where]
     }
     if (root === 'params') return fail(where, `params must hold tensors only, got ${describe(x)}`, 'unsupported')
