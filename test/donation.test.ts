@@ -1,0 +1,184 @@
+/**
+ * Buffer donation: `optimizer(tx, { donate: true })` follows the pure
+ * trajectory bit for bit while writing over the buffers it is handed,
+ * refuses (with a `DonatedBufferError`) anything it was handed before, and
+ * changes nothing for callers that do not donate.
+ */
+import { describe, expect, it } from 'vitest'
+import { type GradientTransformation, type Params, chain, identity, optimizer } from '../src/core/index.js'
+import { normConstraint } from '../src/constraints/index.js'
+import { ConfigError, DonatedBufferError, isNdoptaxError } from '../src/errors/index.js'
+import { adam, sgd } from '../src/optimizers/index.js'
+import { type Dtype, type Tensor, copy, fromStorage, tensor, toArray } from '../src/tensor/index.js'
+import { clipByTotalNorm, constrainParams, scaleByLearningRate, treewise } from '../src/transforms/index.js'
+import { leaves, mapTree } from '../src/tree/index.js'
+import { expectUnchanged, snapshot, thrown } from './helpers/constraints.js'
+import { expectSameBits, stateTensors } from './helpers/optimizers.js'
+import { fillValues } from './helpers/views.js'
+
+type Tx = GradientTransformation<unknown>
+
+/** A tensor of `shape` filled deterministically from `seed`. */
+function filled(shape: number[], dtype: Dtype, seed: number): Tensor {
+  const t = tensor(new Array(shape.reduce((a, b) => a * b, 1)).fill(0), shape, dtype)
+  fillValues(t.data, seed)
+  return t
+}
+
+/** A small network's params: a conv kernel, a dense matrix (also as a transposed view), a bias, a 0-d scale. */
+function net(dtype: Dtype, seed = 1): Params {
+  return {
+    conv: filled([4, 3, 3, 3], dtype, seed),
+    dense: filled([5, 6], dtype, seed + 1),
+    denseT: filled([6, 5], dtype, seed + 2).transpose(1, 0),
+    bias: filled([6], dtype, seed + 3),
+    gain: filled([], dtype, seed + 4),
+  }
+}
+
+const copied = (tree: Params): Params => mapTree(tree, (t) => copy(t)) as Params
+
+const clippedAdamMaxNorm = (): Tx =>
+  chain(
+    clipByTotalNorm(2),
+    adam(0.05),
+    constrainParams((ps) => ps.map((p) => (p.shape.length >= 2 ? normConstraint(p, 1) : p))),
+  ) as Tx
+
+const RECIPES: readonly [string, () => Tx][] = [
+  ['adam', () => adam(0.05) as Tx],
+  ['clip, adam, normConstraint', clippedAdamMaxNorm],
+  ['sgd', () => sgd(0.1) as Tx],
+  ['a treewise stage (no fast path)', () => chain(treewise((ts) => ts.map((t) => copy(t))), scaleByLearningRate(0.1)) as Tx],
+]
+
+describe('optimizer(tx, { donate: true })', () => {
+  it.each(RECIPES)('%s: the donated trajectory is the pure one, bit for bit', (_, make) => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const params = net(dtype)
+      const grads = [net(dtype, 10), net(dtype, 20), net(dtype, 30), net(dtype, 40)]
+      const pure = optimizer(make())
+      const donating = optimizer(make(), { donate: true })
+      let [p, s] = [params, pure.init(params)]
+      let dp = copied(params)
+      let ds = donating.init(dp)
+      for (const g of grads) {
+        ;[p, s] = pure.step(p, g, s)
+        ;[dp, ds] = donating.step(dp, g, ds)
+        expectSameBits(dp, p)
+        expectSameBits(ds, s)
+      }
+    }
+  })
+
+  it('writes the new params and state into the buffers it is handed (row-major, offset 0, exact size)', () => {
+    const params = { w: tensor([1, 2, 3, 4], [2, 2], 'float32'), view: tensor([9, 1, 2, 3, 4], [5], 'float32').lo(1) }
+    const opt = optimizer(adam(0.1) as Tx, { donate: true })
+    const s0 = opt.init(params) as readonly [{ mu: { w: Tensor }; nu: { w: Tensor } }, unknown]
+    const storage = { w: params.w.data, mu: s0[0].mu.w.data, nu: s0[0].nu.w.data, view: params.view.data }
+    const [p1, s1] = opt.step(params, { w: tensor([1, 1, 1, 1], [2, 2], 'float32'), view: tensor([1, 1, 1, 1], [4], 'float32') }, s0)
+    const np = p1 as { w: Tensor; view: Tensor }
+    const ns = s1 as typeof s0
+    expect(np.w.data).toBe(storage.w)
+    expect(ns[0].mu.w.data).toBe(storage.mu)
+    expect(ns[0].nu.w.data).toBe(storage.nu)
+    // an offset view is not recycled: its replacement has a buffer of its own, and the view's storage is untouched
+    expect(np.view.data).not.toBe(storage.view)
+    expect(Array.from(storage.view)).toEqual([9, 1, 2, 3, 4])
+  })
+
+  it('never recycles a buffer two tensors share, nor one the gradients use', () => {
+    const shared = tensor([1, 2, 3], [3], 'float32')
+    const params = { a: shared, b: shared, c: tensor([4, 5, 6], [3], 'float32') }
+    const pure = optimizer(sgd(0.5) as Tx)
+    const donating = optimizer(sgd(0.5) as Tx, { donate: true })
+    const grads = { a: tensor([1, 1, 1], [3], 'float32'), b: tensor([2, 2, 2], [3], 'float32'), c: params.c }
+    const want = pure.step(copied(params), copied(grads), pure.init(params))[0]
+    const before = snapshot(params.c)
+    const [got] = donating.step(params, grads, donating.init(params))
+    expectSameBits(got, want)
+    expect(toArray(shared)).toEqual([1, 2, 3])
+    expectUnchanged(before) // c is also a gradient: not written
+  })
+
+  it('throws a DonatedBufferError when donated params, state or tensors are passed again', () => {
+    const opt = optimizer(adam(0.1) as Tx, { donate: true })
+    const params = net('float32')
+    const g = net('float32', 5)
+    const s0 = opt.init(params)
+    const [p1, s1] = opt.step(params, g, s0)
+    const again = [
+      () => opt.step(params, g, s1),
+      () => opt.step(p1, g, s0),
+      () => opt.step({ ...(p1 as object), conv: (params as { conv: Tensor }).conv } as Params, g, s1),
+      () => optimizer(adam(0.1) as Tx).step(params, g, s1),
+    ]
+    for (const f of again) {
+      const e = thrown(f)
+      expect(e).toBeInstanceOf(DonatedBufferError)
+      expect(e.name).toBe('DonatedBufferError')
+      expect(isNdoptaxError(e)).toBe(true)
+      expect(e.message).toMatch(/donated to an earlier step/)
+    }
+    expect(thrown(again[2]).message).toMatch(/^params\.conv: /)
+    // the returned params and state carry on
+    expect(() => opt.step(p1, g, s1)).not.toThrow()
+  })
+
+  it('a tensor whose buffer was taken over is empty, so nothing can read the recycled memory through it', () => {
+    const opt = optimizer(sgd(0.1) as Tx, { donate: true })
+    const w = tensor([1, 2, 3], [3], 'float32')
+    const [p1] = opt.step({ w }, { w: tensor([1, 1, 1], [3], 'float32') }, opt.init({ w }))
+    expect(w.data.length).toBe(0)
+    expect(toArray((p1 as { w: Tensor }).w)).toEqual([Math.fround(0.9), Math.fround(1.9), Math.fround(2.9)])
+    expect(() => normConstraint(w, 1)).toThrow()
+  })
+
+  it('a state passed through unchanged stays usable (identity keeps its state object)', () => {
+    const opt = optimizer(identity() as Tx, { donate: true })
+    const params = { w: tensor([1, 2], [2]) }
+    let [p, s] = [params as Params, opt.init(params)]
+    for (let i = 0; i < 3; i++) [p, s] = opt.step(p, { w: tensor([1, 1], [2]) }, s)
+    expect(toArray((p as { w: Tensor }).w)).toEqual([4, 5])
+  })
+
+  it('what a failing donating step was handed counts as donated', () => {
+    const opt = optimizer(sgd(0.1) as Tx, { donate: true })
+    const params = { w: tensor([1, 2], [2]) }
+    const s = opt.init(params)
+    expect(() => opt.step(params, { w: tensor([1, 2, 3], [3]) }, s)).toThrow()
+    expect(thrown(() => opt.step(params, { w: tensor([1, 1], [2]) }, s))).toBeInstanceOf(DonatedBufferError)
+  })
+
+  it('rejects a donate option that is not a boolean, and unknown options', () => {
+    expect(() => optimizer(sgd(0.1), { donate: 1 as unknown as boolean })).toThrow(ConfigError)
+    expect(() => optimizer(sgd(0.1), { donat: true } as unknown as { donate: boolean })).toThrow(/options\.donat/)
+  })
+})
+
+describe('callers that do not donate', () => {
+  it('never have their params, gradients or state written, and get fresh buffers', () => {
+    const opt = optimizer(clippedAdamMaxNorm())
+    const params = net('float32')
+    const g = net('float32', 3)
+    const s0 = opt.init(params)
+    const before = [...leaves(params), ...leaves(g), ...stateTensors(s0)].map(snapshot)
+    const [p1, s1] = opt.step(params, g, s0)
+    opt.step(p1, g, s1)
+    before.forEach(expectUnchanged)
+    const old = new Set([...leaves(params), ...stateTensors(s0)].map((t) => t.data))
+    for (const t of [...leaves(p1), ...stateTensors(s1)]) expect(old.has(t.data)).toBe(false)
+  })
+
+  it('follow the same trajectory whether or not other optimizers donate', () => {
+    const params = { w: fromStorage(new Float32Array([0.5, -1, 2]), [3]) }
+    const g = { w: tensor([0.1, 0.2, -0.3], [3], 'float32') }
+    const alone = optimizer(adam(0.1) as Tx)
+    const [a1] = alone.step(params, g, alone.init(params))
+    const donating = optimizer(adam(0.1) as Tx, { donate: true })
+    const mine = copied(params)
+    donating.step(mine, g, donating.init(mine))
+    const [b1] = alone.step(params, g, alone.init(params))
+    expectSameBits(b1, a1)
+  })
+})
