@@ -310,7 +310,7 @@ describe('fuzz: constraints on zero inputs', () => {
   const limit = fc.constantFrom(0, 1e-30, 1, 5, Infinity)
   const noNaN = (ts: Tensor[]) => ts.every((t) => toArray(t).every((v) => v === 0))
 
-  it('give zeros, never NaN, for every limit >= 0 (default options)', () => {
+  it('give zeros, never NaN, for every limit >= 0 (default options), as functions and as clipByTotalNorm', () => {
     fc.assert(
       fc.property(arbZeros, fc.array(arbZeros, { maxLength: 3 }), limit, (z, zs, m) => {
         for (const name of single) {
@@ -326,6 +326,13 @@ describe('fuzz: constraints on zero inputs', () => {
         }
         const [ok, r] = attempt('renorm', () => ndoptax.renorm(z, 2, 0, m))
         if (ok) expect(noNaN([r as Tensor]), `renorm(zeros ${z.shape}, 2, 0, ${m})`).toBe(true)
+        for (const flavor of ['lasagne', 'torch', 'tensorflow'] as const) {
+          const [okT, tx] = attempt('clipByTotalNorm', () => ndoptax.clipByTotalNorm(m, { flavor }))
+          if (!okT) continue
+          const t = tx as ndoptax.GradientTransformation<unknown>
+          const [u] = t.update(zs, t.init(zs))
+          expect(noNaN(ndoptax.leaves(u)), `clipByTotalNorm(${m}, ${flavor}) on zeros`).toBe(true)
+        }
       }),
       { numRuns: 200 },
     )
