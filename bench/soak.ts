@@ -3,7 +3,8 @@
  * a full garbage collection at intervals. A leak of even a few bytes per step
  * shows as a steady climb; a healthy run stays flat after warm-up.
  *
- *   node --expose-gc --import tsx bench/soak.ts [steps] [--toolkit]
+ *   npm run soak -- [steps] [--toolkit]
+ *   (= node --expose-gc --import tsx bench/soak.ts [steps] [--toolkit])
  *
  * `--toolkit` soaks `applyIfFinite(multiSteps(adam))` instead, with a NaN
  * gradient every 97 steps. Exit code 1 when the heap grew by more than 1 MiB
