@@ -25,7 +25,9 @@ export interface MultiStepsState<S> {
   readonly innerState: S
 }
 
-/** Options of {@link multiSteps}. */
+/** Options of {@link multiSteps}.
+ * @category model
+ */
 export interface MultiStepsOptions {
   /** The number of micro-batches per inner step: an integer ≥ 1. */
   readonly everyK: number

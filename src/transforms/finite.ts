@@ -59,7 +59,9 @@ export interface ApplyIfFiniteState<S> {
   readonly innerState: S
 }
 
-/** Options of {@link applyIfFinite}. */
+/** Options of {@link applyIfFinite}.
+ * @category model
+ */
 export interface ApplyIfFiniteOptions {
   /**
    * How many non-finite steps in a row are skipped before the next one is let
