@@ -25,7 +25,8 @@ export interface MultiStepsState<S> {
   readonly innerState: S
 }
 
-/** Options of {@link multiSteps}.
+/**
+ * Options of {@link multiSteps}.
  * @category model
  */
 export interface MultiStepsOptions {

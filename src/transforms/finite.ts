@@ -59,7 +59,8 @@ export interface ApplyIfFiniteState<S> {
   readonly innerState: S
 }
 
-/** Options of {@link applyIfFinite}.
+/**
+ * Options of {@link applyIfFinite}.
  * @category model
  */
 export interface ApplyIfFiniteOptions {
