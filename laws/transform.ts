@@ -7,7 +7,7 @@
  */
 import type { Arbitrary } from 'fast-check'
 import fc from 'fast-check'
-import type { GradientTransformation, Params } from '../src/core/index.js'
+import { type GradientTransformation, type Params, checkTransformation } from '../src/core/index.js'
 import { ConfigError, DtypeError, checkNumber, checkOptions, describe, isNdoptaxError } from '../src/errors/index.js'
 import { copy, dtypeOf, isTensor } from '../src/tensor/index.js'
 import { assertSameStructure, formatPath, freezeTree, leavesWith, mapTree, walk } from '../src/tree/index.js'
@@ -203,10 +203,7 @@ export function transformSettings(options: TransformLawOptions, where: string): 
 
 /** Throws a `ConfigError` unless `tx` looks like a `GradientTransformation`. */
 export function assertTransformation(tx: unknown, where: string): void {
-  const t = tx as Partial<GradientTransformation> | null
-  if (typeof t !== 'object' || t === null || typeof t.init !== 'function' || typeof t.update !== 'function') {
-    throw new ConfigError(where, `expected a GradientTransformation { init, update }, got ${describe(tx)}`)
-  }
+  checkTransformation(where, tx as GradientTransformation)
 }
 
 /** Runs a transformation's whole law suite on one case (see {@link checkTransformLaws}). */

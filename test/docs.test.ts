@@ -61,6 +61,7 @@ function collect(): Block[] {
       const toSrc = (p: string) => relative(OUT, join(ROOT, p)).split('\\').join('/')
       const code = b.code
         .replace(/from\s+(['"])ndoptax\/laws\1/g, `from '${toSrc('laws/index.js')}'`)
+        .replace(/from\s+(['"])ndoptax\/node\1/g, `from '${toSrc('src/node/index.js')}'`)
         .replace(/from\s+(['"])ndoptax\1/g, `from '${toSrc('src/index.js')}'`)
       // `export {}` makes every block a module, so top-level names never clash.
       blocks.push({ where: `${name}:${b.line}`, md: name, firstLine: b.line + 1, code: `${code}\nexport {}\n`, file })
