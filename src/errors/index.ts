@@ -31,6 +31,35 @@ function message(where: string, what: string): string {
 }
 
 /**
+ * The constructor of an ndoptax error class: `new E(where, what, options?)`
+ * makes an error whose message is `where: what`.
+ *
+ * @example
+ * const e = new ShapeError('params.W', 'shape [3,4] vs [4,3]') // e.message === 'params.W: shape [3,4] vs [4,3]'
+ * @category errors
+ */
+export interface NdoptaxErrorConstructor<E extends Error> {
+  new (where: string, what: string, options?: { cause?: unknown }): E & NdoptaxErrorInfo
+  /** The prototype shared by the class's instances. */
+  readonly prototype: E & NdoptaxErrorInfo
+}
+
+/**
+ * The base of every ndoptax error class: the built-in `Base` (so
+ * `instanceof TypeError` / `RangeError` keeps working) with the stable
+ * `name`, the `where` field and the message `where: what`.
+ */
+function errorClass<E extends Error>(Base: new (message?: string, options?: { cause?: unknown }) => E, name: string): NdoptaxErrorConstructor<E> {
+  const C = class extends (Base as new (message?: string, options?: { cause?: unknown }) => Error) {
+    constructor(where: string, what: string, options?: { cause?: unknown }) {
+      super(message(where, what), options)
+      tag(this, name, where)
+    }
+  }
+  return C as unknown as NdoptaxErrorConstructor<E>
+}
+
+/**
  * True for every error thrown by ndoptax.
  *
  * @example
@@ -49,13 +78,7 @@ export function isNdoptaxError(e: unknown): e is Error & NdoptaxErrorInfo {
  * // "x: expected a Tensor (an ndarray over Float32Array or Float64Array), got number"
  * @category errors
  */
-export class InvalidTensorError extends TypeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'InvalidTensorError', where)
-  }
-}
+export class InvalidTensorError extends errorClass(TypeError, 'InvalidTensorError') {}
 
 /**
  * A dtype that is not allowed here: an integer array, or two tensors that must
@@ -65,13 +88,7 @@ export class InvalidTensorError extends TypeError implements NdoptaxErrorInfo {
  * // "x: expected a floating-point array (float32 or float64), got int32"
  * @category errors
  */
-export class DtypeError extends TypeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'DtypeError', where)
-  }
-}
+export class DtypeError extends errorClass(TypeError, 'DtypeError') {}
 
 /**
  * Two shapes that must agree do not, or a shape that is invalid.
@@ -80,13 +97,7 @@ export class DtypeError extends TypeError implements NdoptaxErrorInfo {
  * // "params.layers[2].W: shape [3,4] vs [4,3]"
  * @category errors
  */
-export class ShapeError extends RangeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'ShapeError', where)
-  }
-}
+export class ShapeError extends errorClass(RangeError, 'ShapeError') {}
 
 /**
  * An axis argument that is not an integer, is out of range for the array's
@@ -96,13 +107,7 @@ export class ShapeError extends RangeError implements NdoptaxErrorInfo {
  * // "normAxes: axis 2 is out of range for an array of 2 dimensions (expected -2..1)"
  * @category errors
  */
-export class AxisError extends RangeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'AxisError', where)
-  }
-}
+export class AxisError extends errorClass(RangeError, 'AxisError') {}
 
 /**
  * Two trees that must have the same structure do not; `where` is the path of
@@ -112,13 +117,7 @@ export class AxisError extends RangeError implements NdoptaxErrorInfo {
  * // "updates.layers[1]: expected an object with keys [W,b], got an object with keys [W]"
  * @category errors
  */
-export class StructureError extends TypeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'StructureError', where)
-  }
-}
+export class StructureError extends errorClass(TypeError, 'StructureError') {}
 
 /**
  * A configuration value (a limit, a hyperparameter, an option) that is of the
@@ -128,13 +127,7 @@ export class StructureError extends TypeError implements NdoptaxErrorInfo {
  * // "clipNorm: expected a finite number > 0, got -1"
  * @category errors
  */
-export class ConfigError extends RangeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'ConfigError', where)
-  }
-}
+export class ConfigError extends errorClass(RangeError, 'ConfigError') {}
 
 /**
  * A norm or a value that had to be finite was NaN or infinite (for example
@@ -144,13 +137,7 @@ export class ConfigError extends RangeError implements NdoptaxErrorInfo {
  * // "grads: the total norm of order 2 is non-finite (NaN), so it cannot be clipped"
  * @category errors
  */
-export class NonFiniteError extends RangeError implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'NonFiniteError', where)
-  }
-}
+export class NonFiniteError extends errorClass(RangeError, 'NonFiniteError') {}
 
 /**
  * A tree, state or tensor that was donated to an earlier step of
@@ -161,13 +148,7 @@ export class NonFiniteError extends RangeError implements NdoptaxErrorInfo {
  * // "params.w: was donated to an earlier step of optimizer(tx, { donate: true }); its buffers may now hold newer values. ..."
  * @category errors
  */
-export class DonatedBufferError extends Error implements NdoptaxErrorInfo {
-  declare readonly where: string
-  constructor(where: string, what: string) {
-    super(message(where, what))
-    tag(this, 'DonatedBufferError', where)
-  }
-}
+export class DonatedBufferError extends errorClass(Error, 'DonatedBufferError') {}
 
 /**
  * Why a checkpoint could not be written or read: `'io'` (the file system
@@ -185,13 +166,11 @@ export type CheckpointErrorReason = 'io' | 'truncated' | 'corrupt' | 'foreign' |
  * // "ckpt.safetensors: truncated file: the header claims 912 bytes but only 40 follow"
  * @category errors
  */
-export class CheckpointError extends Error implements NdoptaxErrorInfo {
-  declare readonly where: string
+export class CheckpointError extends errorClass(Error, 'CheckpointError') {
   /** The kind of failure. */
   readonly reason: CheckpointErrorReason
   constructor(where: string, what: string, reason: CheckpointErrorReason, options?: { cause?: unknown }) {
-    super(message(where, what), options)
-    tag(this, 'CheckpointError', where)
+    super(where, what, options)
     this.reason = reason
   }
 }
