@@ -7,7 +7,7 @@
  */
 import type { Arbitrary } from 'fast-check'
 import fc from 'fast-check'
-import { ConfigError, checkNumber, checkOptions, describe } from '../src/errors/index.js'
+import { ConfigError, checkFunction, checkNumber, checkOptions, describe } from '../src/errors/index.js'
 import {
   type Dtype,
   type Tensor,
@@ -168,7 +168,7 @@ export function describeConstraintCase(c: ConstraintCase): string {
  * @category laws
  */
 export function checkConstraintLaws(f: (t: Tensor) => Tensor, options: ConstraintLawOptions): void {
-  if (typeof f !== 'function') throw new ConfigError('f', `expected a function (t: Tensor) => Tensor, got ${describe(f)}`)
+  checkFunction('f', f, '(t: Tensor) => Tensor')
   if (typeof options !== 'object' || options === null) throw new ConfigError('checkConstraintLaws options', `expected an options object with maxNorm, got ${describe(options)}`)
   checkOptions('checkConstraintLaws options', options, OPTION_KEYS)
   const maxNorm = checkNumber('maxNorm', options.maxNorm, { min: 0, allowInfinity: true })

@@ -254,3 +254,18 @@ export function checkOptions(name: string, value: unknown, known: readonly strin
     }
   }
 }
+
+/**
+ * Returns `value` when it is a function; otherwise throws a `ConfigError`
+ * naming `name` and saying what kind of function was `expected`.
+ *
+ * @example
+ * checkFunction('f', (t: number) => t, '(t: Tensor) => Tensor') // the function
+ * @category utils
+ */
+export function checkFunction<F>(name: string, value: F, expected: string): F {
+  if (typeof value !== 'function') {
+    throw new ConfigError(name, `expected a function ${typeof expected === 'string' ? expected : ''}, got ${describe(value)}`)
+  }
+  return value
+}

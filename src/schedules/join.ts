@@ -3,7 +3,7 @@
  *
  * @module schedules
  */
-import { ConfigError, checkNumber, describe } from '../errors/index.js'
+import { ConfigError, checkFunction, checkNumber, describe } from '../errors/index.js'
 import { type Schedule } from '../transforms/index.js'
 
 /**
@@ -24,7 +24,7 @@ export function joinSchedules(schedules: readonly Schedule[], boundaries: readon
     throw new ConfigError('schedules', `expected a non-empty array of schedules, got ${describe(schedules)}`)
   }
   schedules.forEach((s, i) => {
-    if (typeof s !== 'function') throw new ConfigError(`schedules[${i}]`, `expected a schedule (step) => number, got ${describe(s)}`)
+    checkFunction(`schedules[${i}]`, s, 'schedule (step) => number')
   })
   if (!Array.isArray(boundaries) || boundaries.length !== schedules.length - 1) {
     throw new ConfigError('boundaries', `expected ${schedules.length - 1} boundaries (one fewer than schedules), got ${describe(boundaries)}`)

@@ -4,7 +4,8 @@
  * @module tensor
  */
 import { type Kernel, map } from './map.js'
-import { type Tensor, dtypeOf } from './tensor.js'
+import { ConfigError, describe } from '../errors/index.js'
+import { type Tensor, assertTensor, dtypeOf } from './tensor.js'
 
 const addKernel: Kernel = (n, [o], [a, b]) => {
   for (let k = 0; k < n; k++) o[k] = a[k] + b[k]
@@ -16,6 +17,12 @@ const mulKernel: Kernel = (n, [o], [a, b]) => {
   for (let k = 0; k < n; k++) o[k] = a[k] * b[k]
 }
 
+function binary(a: Tensor, b: Tensor, kernel: Kernel): Tensor {
+  assertTensor(a, 'a')
+  assertTensor(b, 'b')
+  return map([a, b], [dtypeOf(a)], kernel, ['a', 'b'])[0]
+}
+
 /**
  * `a + b`, elementwise (any views of one shape).
  *
@@ -24,7 +31,7 @@ const mulKernel: Kernel = (n, [o], [a, b]) => {
  * @category kernels
  */
 export function add(a: Tensor, b: Tensor): Tensor {
-  return map([a, b], [dtypeOf(a)], addKernel, ['a', 'b'])[0]
+  return binary(a, b, addKernel)
 }
 
 /**
@@ -35,7 +42,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
  * @category kernels
  */
 export function sub(a: Tensor, b: Tensor): Tensor {
-  return map([a, b], [dtypeOf(a)], subKernel, ['a', 'b'])[0]
+  return binary(a, b, subKernel)
 }
 
 /**
@@ -46,7 +53,7 @@ export function sub(a: Tensor, b: Tensor): Tensor {
  * @category kernels
  */
 export function mul(a: Tensor, b: Tensor): Tensor {
-  return map([a, b], [dtypeOf(a)], mulKernel, ['a', 'b'])[0]
+  return binary(a, b, mulKernel)
 }
 
 /**
@@ -57,6 +64,9 @@ export function mul(a: Tensor, b: Tensor): Tensor {
  * @category kernels
  */
 export function scaleAll(x: Tensor, c: number): Tensor {
+  assertTensor(x, 'x')
+  // NaN is a legitimate factor here: constraints propagate a NaN norm as their source systems do
+  if (typeof c !== 'number') throw new ConfigError('c', `expected a number, got ${describe(c)}`)
   return map([x], [dtypeOf(x)], (n, [o], [v]) => {
     const f = c // a local, not a closure slot read in the loop
     for (let k = 0; k < n; k++) o[k] = v[k] * f

@@ -10,7 +10,7 @@
  */
 import ndarray from 'ndarray'
 import type { NdArray } from 'ndarray'
-import { DtypeError, InvalidTensorError, ShapeError, describe } from '../errors/index.js'
+import { DtypeError, InvalidTensorError, ShapeError, checkNumber, describe } from '../errors/index.js'
 
 /** The storage of a tensor. */
 export type FloatArray = Float32Array | Float64Array
@@ -47,6 +47,7 @@ export function dtypeOfArray(a: FloatArray): Dtype {
  * @category utils
  */
 export function dtypeOf(t: Tensor): Dtype {
+  if (!isTensor(t)) throw new InvalidTensorError('t', `expected a Tensor (an ndarray over Float32Array or Float64Array), got ${describe(t)}`)
   return dtypeOfArray(t.data)
 }
 
@@ -55,7 +56,12 @@ export function dtypeOf(t: Tensor): Dtype {
  * @category constructors
  */
 export function allocate(dtype: Dtype, n: number): FloatArray {
-  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
+  try {
+    return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
+  } catch (e) {
+    // the engine's own RangeError ("Invalid typed array length", "Array buffer allocation failed")
+    throw new ShapeError('shape', `cannot allocate ${n} ${dtype} elements: ${(e as Error).message}`)
+  }
 }
 
 /**
@@ -328,6 +334,7 @@ export function zeros(shape: Shape, dtype: Dtype = 'float64'): Tensor {
  * @category constructors
  */
 export function zerosLike(t: Tensor): Tensor {
+  assertTensor(t, 't')
   return fromStorage(allocate(dtypeOf(t), sizeOf(t.shape)), t.shape)
 }
 
@@ -337,6 +344,7 @@ export function zerosLike(t: Tensor): Tensor {
  */
 export function full(shape: Shape, value: number, dtype: Dtype = 'float64'): Tensor {
   const s = checkShape(shape, 'shape')
+  checkNumber('value', value, { allowInfinity: true })
   const a = allocate(checkDtype(dtype, 'dtype'), sizeOf(s))
   a.fill(value)
   return fromStorage(a, s)
@@ -350,6 +358,7 @@ export function full(shape: Shape, value: number, dtype: Dtype = 'float64'): Ten
  * @category utils
  */
 export function toArray(t: Tensor): number[] {
+  assertTensor(t, 't')
   const { shape, stride } = t
   const n = sizeOf(shape)
   const out = new Array<number>(n)

@@ -11,13 +11,13 @@ import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params 
 import { type Fusion, differenceTree, scaleTree, withFastPath } from '../core/fusion.js'
 import { clipByGlobalNorm, clipGradNorm, totalNormConstraint } from '../constraints/index.js'
 import { lasagneTotal } from '../constraints/norms.js'
-import { ConfigError, StructureError, checkOptions, describe } from '../errors/index.js'
+import { ConfigError, checkFunction, StructureError, checkOptions, describe } from '../errors/index.js'
 import { type Tensor } from '../tensor/index.js'
 import { assertSameStructure, flatten, mapTree, unflatten } from '../tree/index.js'
 
 /** Returns `f` when it is a function, otherwise throws a `ConfigError` naming `f`. */
 function checkConstraint<F>(f: F): F {
-  if (typeof f !== 'function') throw new ConfigError('f', `expected a constraint function, got ${describe(f)}`)
+  checkFunction('f', f, '(a constraint)')
   return f
 }
 

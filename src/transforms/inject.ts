@@ -5,7 +5,7 @@
  * @module transforms
  */
 import { type GradientTransformation, checkTransformation } from '../core/index.js'
-import { ConfigError, checkNumber, checkOptions, describe } from '../errors/index.js'
+import { ConfigError, checkFunction, checkNumber, checkOptions, describe } from '../errors/index.js'
 import { countOf } from './block.js'
 import { ANY_FINITE, type Hyperparameter, type Schedule, hyperparameter } from './hyper.js'
 
@@ -70,7 +70,7 @@ export interface InjectHyperparamsState<S, K extends string = string> {
  * @category combinators
  */
 export function injectHyperparams<O, S>(factory: (options: O) => GradientTransformation<S>) {
-  if (typeof factory !== 'function') throw new ConfigError('factory', `expected a function returning a GradientTransformation, got ${describe(factory)}`)
+  checkFunction('factory', factory, 'returning a GradientTransformation')
   return <const H extends InjectableOptions<O>>(options: H): GradientTransformation<InjectHyperparamsState<S, HyperparameterKeys<H>>> => {
     type K = HyperparameterKeys<H>
     type Values = { readonly [P in K]: number }

@@ -9,7 +9,7 @@
  *
  * @module tree
  */
-import { DtypeError, ShapeError, StructureError, describe } from '../errors/index.js'
+import { DtypeError, ShapeError, StructureError, checkFunction, checkNumber, describe } from '../errors/index.js'
 import { type Tensor, formatShape, isTensor, shapeEquals } from '../tensor/index.js'
 
 /**
@@ -86,11 +86,18 @@ export function walk<R>(
   nOut: number,
   onLeaf: (leaves: unknown[], path: Path) => readonly R[],
 ): unknown[] {
+  if (!Array.isArray(trees)) throw new StructureError('trees', `expected an array of trees, got ${describe(trees)}`)
+  checkNumber('nOut', nOut, { min: 0, max: 65536, integer: true })
+  checkFunction('onLeaf', onLeaf, '(leaves, path) => values')
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
+    throw new StructureError('names', `expected an array of root names (strings), got ${describe(names)}`)
+  }
   const path: (string | number)[] = []
   const go = (nodes: readonly unknown[]): unknown[] => {
     const first = nodes[0]
     if (isLeaf(first)) {
-      for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j)
+      const tensor = isTensor(first) // once per position, not once per tree
+      for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j, tensor)
       return onLeaf(nodes as unknown[], path) as unknown[]
     }
     if (first === null) {
@@ -142,11 +149,11 @@ export function walk<R>(
   }
   // formatted only on failure: formatting every leaf's path is costly
   const leafPath = (j: number): string => formatPath(names[j] ?? `tree ${j}`, path)
-  const checkLeaf = (nodes: readonly unknown[], j: number): void => {
-    const a = nodes[0]
+  const checkLeaf = (nodes: readonly unknown[], j: number, tensor: boolean): void => {
+    const a = nodes[0] as Tensor
     const b = nodes[j]
     if (!isLeaf(b)) mismatch(nodes, j)
-    if (isTensor(a)) {
+    if (tensor) {
       if (!isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
       if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
@@ -214,6 +221,10 @@ export function flatten(tree: Tree, root = 'tree'): readonly [Tensor[], TreeDef]
  * @category utils
  */
 export function unflatten<L>(def: TreeDef, ls: readonly L[]): Tree<L> {
+  if (typeof def !== 'object' || def === null || !Number.isInteger(def.size) || !('skeleton' in def)) {
+    throw new StructureError('def', `expected a TreeDef from flatten, got ${describe(def)}`)
+  }
+  if (!Array.isArray(ls)) throw new StructureError('leaves', `expected an array of leaves, got ${describe(ls)}`)
   if (ls.length !== def.size) throw new StructureError('leaves', `expected ${def.size} leaves, got ${ls.length}`)
   const isIndex = (x: unknown) => typeof x === 'number'
   return walk([def.skeleton], ['tree'], isIndex, 1, (ix) => [ls[ix[0] as number]])[0] as Tree<L>
@@ -228,6 +239,7 @@ export function unflatten<L>(def: TreeDef, ls: readonly L[]): Tree<L> {
  * @category combinators
  */
 export function mapTree<R>(tree: Tree, f: (t: Tensor, path: Path) => R, root = 'tree'): Tree<R> {
+  checkFunction('f', f, '(t: Tensor, path) => value')
   return walk([tree], [root], isTensor, 1, (ls, path) => [f(ls[0] as Tensor, path)])[0] as Tree<R>
 }
 
@@ -241,6 +253,7 @@ export function mapTree<R>(tree: Tree, f: (t: Tensor, path: Path) => R, root = '
  * @category combinators
  */
 export function zipTrees<R>(trees: readonly Tree[], names: readonly string[], f: (ts: Tensor[], path: Path) => R): Tree<R> {
+  checkFunction('f', f, '(ts: Tensor[], path) => value')
   return walk(trees, names, isTensor, 1, (ls, path) => [f(ls as Tensor[], path)])[0] as Tree<R>
 }
 
@@ -254,6 +267,7 @@ export function zipTrees<R>(trees: readonly Tree[], names: readonly string[], f:
  * @category combinators
  */
 export function zipMany(trees: readonly Tree[], names: readonly string[], nOut: number, f: (ts: Tensor[], path: Path) => readonly Tensor[]): Tree[] {
+  checkFunction('f', f, '(ts: Tensor[], path) => Tensor[]')
   return walk(trees, names, isTensor, nOut, (ls, path) => f(ls as Tensor[], path)) as Tree[]
 }
 
