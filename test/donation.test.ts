@@ -121,6 +121,12 @@ describe('optimizer(tx, { donate: true })', () => {
       expect(e.message).toMatch(/donated to an earlier step/)
     }
     expect(thrown(again[2]).message).toMatch(/^params\.conv: /)
+    // a pure step reading a tensor whose buffer was taken over names it too
+    const pure = optimizer(adam(0.1) as Tx)
+    const mixed = { ...(p1 as object), conv: (params as { conv: Tensor }).conv } as Params
+    const e = thrown(() => pure.step(mixed, g, pure.init(p1)))
+    expect(e).toBeInstanceOf(DonatedBufferError)
+    expect(e.message).toMatch(/^params\.conv: /)
     // the returned params and state carry on
     expect(() => opt.step(p1, g, s1)).not.toThrow()
   })

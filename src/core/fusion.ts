@@ -17,6 +17,7 @@
  */
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
+import { checkLeaves } from './donation.js'
 import type { GradientTransformation, Params } from './transformation.js'
 
 /** A scale factor as a function of the leaf dtype, already in the precision the stage computes it in. */
@@ -112,13 +113,17 @@ export function scaleTree(updates: Params, factors: readonly (Factor | undefined
   const kernelFor = cached((dtype) => scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
   const arena = new Arena()
   if (apply === undefined) {
-    return zipMany([updates], ['updates'], 1, ([u]) => {
+    return zipMany([updates], ['updates'], 1, ([u], path) => {
+      checkLeaves([u], ['updates'], path)
       const dtype = dtypeOf(u)
       return map([u], [arena.take(dtype, sizeOf(u.shape))], kernelFor(dtype))
     })[0] as Params
   }
   const trees: readonly Tree[] = [apply.params, updates]
-  return zipMany(trees, ['params', 'updates'], 1, ([p, u]) => {
+  const names = ['params', 'updates']
+  return zipMany(trees, names, 1, (ts, path) => {
+    checkLeaves(ts, names, path)
+    const [p, u] = ts
     const dtype = dtypeOf(p)
     return map([p, u], [(apply.recycle ? recycle?.(p) : undefined) ?? arena.take(dtype, sizeOf(p.shape))], kernelFor(dtype))
   })[0] as Params
@@ -160,7 +165,9 @@ export function differenceTree(target: Params, params: Params, names: readonly [
   const kernelFor = cached((dtype) => differenceKernel(post?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
   const arena = new Arena()
   const trees: readonly Tree[] = [target, params]
-  return zipMany(trees, names, 1, ([q, p]) => {
+  return zipMany(trees, names, 1, (ts, path) => {
+    checkLeaves(ts, names, path)
+    const [q, p] = ts
     const dtype = dtypeOf(q)
     return map([q, p], [(apply?.recycle === true ? recycle?.(p) : undefined) ?? arena.take(dtype, sizeOf(q.shape))], kernelFor(dtype))
   })[0] as Params

@@ -13,7 +13,8 @@
  * @module tensor
  */
 import { ShapeError } from '../errors/index.js'
-import { type Dtype, type FloatArray, type Tensor, allocate, dtypeOf, dtypeOfArray, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
+import { TAKEN, donatedError } from './taken.js'
+import { type Dtype, type FloatArray, type Tensor, allocate, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
 
 /**
  * A block kernel: for `k` in `0..n-1`, read `inp[j][k]` and write `out[i][k]`.
@@ -104,6 +105,7 @@ export function map(inputs: readonly Tensor[], outputs: readonly OutputSpec[], k
       throw new ShapeError(b, `shape ${formatShape(inputs[j].shape)} vs ${formatShape(shape)} of ${a}`)
     }
   }
+  for (let j = 0; j < inputs.length; j++) if (inputs[j].data === TAKEN) throw donatedError(names?.[j] ?? `input ${j}`)
   const n = sizeOf(shape)
   const outs = new Array<FloatArray>(outputs.length)
   for (let i = 0; i < outputs.length; i++) {
@@ -172,20 +174,30 @@ const CHUNK = 16384
  * @category kernels
  */
 export class Arena {
-  private chunk: FloatArray | undefined
-  private used = 0
+  private f32: Float32Array | undefined
+  private f64: Float64Array | undefined
+  private used32 = 0
+  private used64 = 0
 
   /** A zero-filled array of `n` elements of `dtype`. */
   take(dtype: Dtype, n: number): FloatArray {
     if (4 * n >= CHUNK) return allocate(dtype, n)
-    let c = this.chunk
-    if (c === undefined || dtypeOfArray(c) !== dtype || this.used + n > c.length) {
-      c = this.chunk = allocate(dtype, CHUNK)
-      this.used = 0
+    if (dtype === 'float32') {
+      if (this.f32 === undefined || this.used32 + n > CHUNK) {
+        this.f32 = new Float32Array(CHUNK)
+        this.used32 = 0
+      }
+      const view = new Float32Array(this.f32.buffer, 4 * this.used32, n)
+      this.used32 += n
+      return view
     }
-    const start = c.byteOffset + this.used * c.BYTES_PER_ELEMENT
-    this.used += n
-    return c instanceof Float32Array ? new Float32Array(c.buffer, start, n) : new Float64Array(c.buffer, start, n)
+    if (this.f64 === undefined || this.used64 + n > CHUNK) {
+      this.f64 = new Float64Array(CHUNK)
+      this.used64 = 0
+    }
+    const view = new Float64Array(this.f64.buffer, 8 * this.used64, n)
+    this.used64 += n
+    return view
   }
 }
 

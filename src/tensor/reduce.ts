@@ -7,6 +7,7 @@
  * @module tensor
  */
 import { AxisError, describe } from '../errors/index.js'
+import { TAKEN, donatedError } from './taken.js'
 import { type FloatArray, type Shape, type Tensor, allocate, dtypeOf, fromStorage, rowMajorStrides, sizeOf } from './tensor.js'
 import ndarray from 'ndarray'
 
@@ -86,6 +87,7 @@ interface Plan {
  * walk one run together.
  */
 function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]): Plan {
+  if (x.data === TAKEN) throw donatedError('x')
   const { shape, stride } = x
   const accStrides = rowMajorStrides(reducedShape(shape, axes, true))
   let off = x.offset

@@ -52,7 +52,8 @@ const F = Math.fround
  * value the stages one by one would store is rounded to the dtype here.
  */
 function adamKernel(s: AdamScalars, e: Epilogue): Kernel {
-  return (n, [out, mu1, nu1], [g, mu, nu, p]) => (e.f32 ? adam32 : adam64)(n, out, mu1, nu1, g, mu, nu, p, s, e)
+  const loop = e.f32 ? adam32 : adam64
+  return (n, outs, ins) => loop(n, outs[0], outs[1], outs[2], ins[0], ins[1], ins[2], ins[3], s, e)
 }
 
 type Arr = Float32Array | Float64Array

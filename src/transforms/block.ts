@@ -9,6 +9,7 @@ import { type GradientTransformation, type Params } from '../core/index.js'
 import { type Epilogue, type Fusion, epilogue, withFastPath } from '../core/fusion.js'
 import { checkNumber } from '../errors/index.js'
 import { Arena, type Dtype, type Kernel, type OutputSpec, type Tensor, dtypeOf, map, roundTo, sizeOf, zerosLike } from '../tensor/index.js'
+import { checkLeaves } from '../core/donation.js'
 import { type Tree, mapTree, zipMany } from '../tree/index.js'
 
 /**
@@ -111,7 +112,8 @@ export function fusedPass(
   const recycleParams = recycle !== undefined && apply?.recycle === true
   const specs = new Array<OutputSpec>(nOut)
   const arenas = Array.from({ length: nOut }, () => new Arena())
-  return zipMany(trees, treeNames, nOut, (ts: Tensor[]) => {
+  return zipMany(trees, treeNames, nOut, (ts: Tensor[], path) => {
+    checkLeaves(ts, treeNames, path)
     const dtype = dtypeOf(ts[0])
     const n = sizeOf(ts[0].shape)
     for (let i = 0; i < nOut; i++) {
