@@ -36,14 +36,11 @@ function adamScalars(h: AdamHyper, t: number) {
   }
 }
 
-/**
- * One Lasagne Adam step at step `t`, fused and in place over `p`, `m`, `v`:
- * `m = b1·m + (1−b1)·g`, `v = b2·v + (1−b2)·g²`,
- * `p += −lr · a_t · m / (sqrt(v) + eps)`; each gradient is first multiplied by
- * `pre` (a clipping multiplier; 1 leaves it unchanged).
- */
-export function adamInPlace(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, t: number, h: AdamHyper = ADAM, pre = 1): void {
-  const { b1, b2, ob1, ob2, eps, a, c } = adamScalars(h, t)
+type AdamScalars = ReturnType<typeof adamScalars>
+
+/** The fused in-place loop over one leaf, with the step's scalars. */
+function adamLoop(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamScalars, pre: number): void {
+  const { b1, b2, ob1, ob2, eps, a, c } = s
   const n = p.length
   for (let k = 0; k < n; k++) {
     const gk = F(pre * g[k])
@@ -55,23 +52,19 @@ export function adamInPlace(p: Float32Array, g: Float32Array, m: Float32Array, v
   }
 }
 
-/** The same step over many leaves (one loop per leaf). */
+/**
+ * One Lasagne Adam step at step `t`, fused and in place over `p`, `m`, `v`:
+ * `m = b1·m + (1−b1)·g`, `v = b2·v + (1−b2)·g²`,
+ * `p += −lr · a_t · m / (sqrt(v) + eps)`.
+ */
+export function adamInPlace(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, t: number): void {
+  adamLoop(p, g, m, v, adamScalars(ADAM, t), 1)
+}
+
+/** The same step over many leaves (the scalars computed once, one loop per leaf); each gradient is first multiplied by `pre` (a clipping multiplier). */
 export function adamInPlaceLeaves(ps: Float32Array[], gs: Float32Array[], ms: Float32Array[], vs: Float32Array[], t: number, h: AdamHyper = ADAM, pre = 1): void {
-  const { b1, b2, ob1, ob2, eps, a, c } = adamScalars(h, t)
-  for (let i = 0; i < ps.length; i++) {
-    const p = ps[i]
-    const g = gs[i]
-    const m = ms[i]
-    const v = vs[i]
-    for (let k = 0; k < p.length; k++) {
-      const gk = F(pre * g[k])
-      const mk = F(b1 * m[k] + ob1 * gk)
-      const vk = F(b2 * v[k] + ob2 * (gk * gk))
-      m[k] = mk
-      v[k] = vk
-      p[k] = p[k] + F(c * F((a * mk) / (Math.sqrt(vk) + eps)))
-    }
-  }
+  const s = adamScalars(h, t)
+  for (let i = 0; i < ps.length; i++) adamLoop(ps[i], gs[i], ms[i], vs[i], s, pre)
 }
 
 /** Lasagne's multiplier `min(n, m) / (eps + n)` in float32, for a norm `n` already rounded. */

@@ -174,30 +174,22 @@ const CHUNK = 16384
  * @category kernels
  */
 export class Arena {
-  private f32: Float32Array | undefined
-  private f64: Float64Array | undefined
-  private used32 = 0
-  private used64 = 0
+  /** The current chunk and how much of it is used, per dtype (float32 first). */
+  private readonly chunks: [FloatArray | undefined, FloatArray | undefined] = [undefined, undefined]
+  private readonly used = [0, 0]
 
   /** A zero-filled array of `n` elements of `dtype`. */
   take(dtype: Dtype, n: number): FloatArray {
     if (4 * n >= CHUNK) return allocate(dtype, n)
-    if (dtype === 'float32') {
-      if (this.f32 === undefined || this.used32 + n > CHUNK) {
-        this.f32 = new Float32Array(CHUNK)
-        this.used32 = 0
-      }
-      const view = new Float32Array(this.f32.buffer, 4 * this.used32, n)
-      this.used32 += n
-      return view
+    const i = dtype === 'float32' ? 0 : 1
+    let c = this.chunks[i]
+    if (c === undefined || this.used[i] + n > CHUNK) {
+      c = this.chunks[i] = allocate(dtype, CHUNK)
+      this.used[i] = 0
     }
-    if (this.f64 === undefined || this.used64 + n > CHUNK) {
-      this.f64 = new Float64Array(CHUNK)
-      this.used64 = 0
-    }
-    const view = new Float64Array(this.f64.buffer, 8 * this.used64, n)
-    this.used64 += n
-    return view
+    const start = this.used[i]
+    this.used[i] = start + n
+    return c instanceof Float32Array ? new Float32Array(c.buffer, 4 * start, n) : new Float64Array(c.buffer, 8 * start, n)
   }
 }
 
