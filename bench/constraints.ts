@@ -9,7 +9,7 @@ import { adam } from '../src/optimizers/index.js'
 import { type Tensor, fromStorage } from '../src/tensor/index.js'
 import { clipByTotalNorm, constrainParams } from '../src/transforms/index.js'
 import { leaves } from '../src/tree/index.js'
-import { compare, convNetShapes, filled, linesOf, treeOf, valuesOf } from './data.js'
+import { checkSteps, compare, convNetShapes, filled, linesOf, treeOf, valuesOf } from './data.js'
 import * as hand from './hand.js'
 import { type Contestant, type Rounds, interleaved } from './harness.js'
 import { type CaseResult } from './optimizers.js'
@@ -122,7 +122,7 @@ export async function fullChain(smoke: boolean, rounds: Rounds): Promise<CaseRes
     { name: 'ours', run: pure.step },
     { name: 'ours, donate', run: donated.step },
   ]
-  for (const c of contestants) for (let i = 0; i < 2; i++) c.run()
+  await checkSteps(contestants)
   const checks = { ours: compare(pure.params(), h.p), 'ours, donate': compare(donated.params(), h.p) }
   const total = Object.values(p0).reduce((a, x) => a + x.length, 0)
   const m = await interleaved(contestants, rounds)

@@ -6,7 +6,7 @@
 import { type Params } from '../src/core/index.js'
 import { type Tensor, fromStorage, toArray } from '../src/tensor/index.js'
 import { leaves } from '../src/tree/index.js'
-import { type Line, type Medians } from './harness.js'
+import { type Contestant, type Line, type Medians } from './harness.js'
 
 /** `n` float32 values in [-scale/2, scale/2), from a linear congruential generator seeded by `seed`. */
 export function filled(n: number, seed: number, scale = 1): Float32Array {
@@ -68,6 +68,20 @@ export function compare(ours: readonly Float32Array[], hand: readonly Float32Arr
     }
   }
   return differ === 0 ? 'bit-identical to hand' : `${differ} values differ, max |Δ| ${worst.toExponential(1)}`
+}
+
+/** Steps every contestant takes before the timing, from the same start, so that their numbers can be compared. */
+export const CHECK_STEPS = 2
+
+/** Runs every contestant for {@link CHECK_STEPS} steps (untimed) and returns them. */
+export async function checkSteps(contestants: Contestant[]): Promise<Contestant[]> {
+  for (const c of contestants) {
+    for (let i = 0; i < CHECK_STEPS; i++) {
+      await c.before?.()
+      c.run()
+    }
+  }
+  return contestants
 }
 
 /** The lines of one case from its medians (`hand` is the reference contestant). */

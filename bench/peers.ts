@@ -2,22 +2,30 @@
  * The peer: TensorFlow.js (`@tensorflow/tfjs-core`) running Lasagne's Adam
  * step with its own ops, on its wasm backend (SIMD, single thread in Node)
  * and on its pure-JavaScript cpu backend.
+ *
+ * tfjs is loaded on first use, not with this module: loading it detaches an
+ * `ArrayBuffer`, after which V8 guards every typed-array access in the
+ * process against detachment, and plain JavaScript loops (the library's and
+ * the hand-written ones alike) run ~20% slower. The bench measures the
+ * JavaScript-only cases before that.
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import * as tf from '@tensorflow/tfjs-core'
-import '@tensorflow/tfjs-backend-cpu'
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { ADAM, type AdamHyper } from './hand.js'
 
 /** The tfjs backends the bench compares with. */
 export type Backend = 'wasm' | 'cpu'
 
-let ready: Promise<void> | undefined
+type Tf = typeof import('@tensorflow/tfjs-core')
 
-/** Registers the wasm binaries (from `node_modules`) and initialises both backends once. */
-function init(): Promise<void> {
+let ready: Promise<Tf> | undefined
+
+/** Loads tfjs, registers the wasm binaries (from `node_modules`) and initialises both backends, once. */
+function init(): Promise<Tf> {
   ready ??= (async () => {
+    const tf = await import('@tensorflow/tfjs-core')
+    await import('@tensorflow/tfjs-backend-cpu')
+    const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm')
     const require = createRequire(import.meta.url)
     setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/')
     // tfjs prints a hint about tfjs-node the first time it runs in Node; the bench output does not need it
@@ -29,6 +37,7 @@ function init(): Promise<void> {
     } finally {
       console.warn = warn
     }
+    return tf
   })()
   return ready
 }
@@ -50,7 +59,7 @@ export interface TfAdam {
  * `p ← p − a_t·m / (sqrt(v) + eps)` with `a_t = lr·sqrt(1−b2^t)/(1−b1^t)`.
  */
 export async function tfAdam(backend: Backend, p0: Float32Array, g0: Float32Array, h: AdamHyper = ADAM): Promise<TfAdam> {
-  await init()
+  const tf = await init()
   await tf.setBackend(backend)
   const n = p0.length
   const p = tf.variable(tf.tensor1d(p0, 'float32'))

@@ -151,10 +151,11 @@ export function walk<R>(
   const leafPath = (j: number): string => formatPath(names[j] ?? `tree ${j}`, path)
   const checkLeaf = (nodes: readonly unknown[], j: number, tensor: boolean): void => {
     const a = nodes[0] as Tensor
-    const b = nodes[j]
+    const b = nodes[j] as Tensor
     if (!isLeaf(b)) mismatch(nodes, j)
     if (tensor) {
-      if (!isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
+      // with isTensor as the leaf test, b passed it just above
+      if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
       if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
         throw new DtypeError(leafPath(j), `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
