@@ -29,28 +29,36 @@ function ourAdam(params: Params, grads: Params, donate: boolean) {
   }
 }
 
-/** The inputs of (a): one 4M-element float32 leaf (4K for smoke runs) and its gradient. */
+/**
+ * The JavaScript side of (a), on one 4M-element float32 leaf (4K for smoke
+ * runs): the fused in-place hand loop and ours, pure and donating; `p0`
+ * and `g0` for the peers; and the checks of ours against the hand loop.
+ */
 function oneLeaf(smoke: boolean) {
   const n = smoke ? 1 << 12 : 1 << 22
-  return { n, size: smoke ? '4K' : '4M', p0: filled(n, 1), g0: filled(n, 2) }
-}
-
-/** (a) one 4M-element float32 leaf: ours (pure and donating) against the fused in-place hand loop. */
-export async function adamOneLeaf(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
-  const { n, size, p0, g0 } = oneLeaf(smoke)
+  const p0 = filled(n, 1)
+  const g0 = filled(n, 2)
   const grads = fromStorage(g0, [n])
   const hand = { p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n), t: 0 }
   const pure = ourAdam(fromStorage(p0.slice(), [n]), grads, false)
   const donated = ourAdam(fromStorage(p0.slice(), [n]), grads, true)
-  const contestants = await checkSteps([
+  const contestants: Contestant[] = [
     { name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) },
     { name: 'ours', run: pure.step },
     { name: 'ours, donate', run: donated.step },
-  ])
-  const checks = { ours: compare(pure.params(), [hand.p]), 'ours, donate': compare(donated.params(), [hand.p]) }
-  const m = await interleaved(contestants, rounds)
+  ]
+  const checks = () => ({ ours: compare(pure.params(), [hand.p]), 'ours, donate': compare(donated.params(), [hand.p]) })
+  return { name: `(a) adam step, one ${smoke ? '4K' : '4M'} float32 leaf`, p0, g0, hand: hand.p, contestants, checks }
+}
+
+/** (a) one 4M-element float32 leaf: ours (pure and donating) against the fused in-place hand loop. */
+export async function adamOneLeaf(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
+  const a = oneLeaf(smoke)
+  await checkSteps(a.contestants)
+  const checks = a.checks()
+  const m = await interleaved(a.contestants, rounds)
   return {
-    lines: linesOf(`(a) adam step, one ${size} float32 leaf`, m, checks),
+    lines: linesOf(a.name, m, checks),
     targets: [
       { name: '(a) ours / hand', ratio: m.ours / m.hand, op: '<=', bound: 1.5 },
       { name: '(a) ours, donate / hand', ratio: m['ours, donate'] / m.hand, op: '<=', bound: 1.1 },
@@ -64,29 +72,18 @@ export async function adamOneLeaf(smoke: boolean, rounds: Rounds): Promise<CaseR
  * JavaScript loop of the process (see `peers.ts`), so this runs last.
  */
 export async function adamPeers(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
-  const { n, size, p0, g0 } = oneLeaf(smoke)
-  const grads = fromStorage(g0, [n])
-  const hand = { p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n), t: 0 }
-  const pure = ourAdam(fromStorage(p0.slice(), [n]), grads, false)
-  const donated = ourAdam(fromStorage(p0.slice(), [n]), grads, true)
-  const wasm = await tfAdam('wasm', p0, g0)
-  const cpu = await tfAdam('cpu', p0, g0)
+  const a = oneLeaf(smoke)
+  const wasm = await tfAdam('wasm', a.p0, a.g0)
+  const cpu = await tfAdam('cpu', a.p0, a.g0)
   const contestants = await checkSteps([
-    { name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) },
-    { name: 'ours', run: pure.step },
-    { name: 'ours, donate', run: donated.step },
+    ...a.contestants,
     { name: 'tfjs-wasm', before: wasm.activate, run: wasm.step },
     { name: 'tfjs-cpu', before: cpu.activate, run: cpu.step, every: smoke ? 1 : 3 },
   ])
-  const checks = {
-    ours: compare(pure.params(), [hand.p]),
-    'ours, donate': compare(donated.params(), [hand.p]),
-    'tfjs-wasm': compare([wasm.params()], [hand.p]),
-    'tfjs-cpu': compare([cpu.params()], [hand.p]),
-  }
+  const checks = { ...a.checks(), 'tfjs-wasm': compare([wasm.params()], [a.hand]), 'tfjs-cpu': compare([cpu.params()], [a.hand]) }
   const m = await interleaved(contestants, rounds)
   return {
-    lines: linesOf(`(a) adam step, one ${size} float32 leaf, tfjs loaded`, m, checks),
+    lines: linesOf(`${a.name}, tfjs loaded`, m, checks),
     targets: [
       { name: '(a) tfjs-wasm / ours (aim 2)', ratio: m['tfjs-wasm'] / m.ours, op: '>=', bound: 1 },
       { name: '(a) tfjs-wasm / ours, donate', ratio: m['tfjs-wasm'] / m['ours, donate'], op: '>=', bound: 1 },
