@@ -23,7 +23,7 @@ type Case = (smoke: boolean, rounds: Rounds) => Promise<CaseResult>
  */
 const CASES: readonly (readonly [string, Case, Rounds])[] = [
   ['a', adamOneLeaf, { warmup: 3, reps: 21 }],
-  ['b', adamManyLeaves, { warmup: 30, reps: 151 }],
+  ['b', adamManyLeaves, { warmup: 50, reps: 301 }],
   ['c', normConstraints, { warmup: 5, reps: 31 }],
   ['d', totalNorm, { warmup: 5, reps: 31 }],
   ['e', fullChain, { warmup: 5, reps: 31 }],

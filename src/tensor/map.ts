@@ -107,12 +107,15 @@ export function map(inputs: readonly Tensor[], outputs: readonly OutputSpec[], k
   }
   for (let j = 0; j < inputs.length; j++) if (inputs[j].data === TAKEN) throw donatedError(names?.[j] ?? `input ${j}`)
   const n = sizeOf(shape)
-  const outs = new Array<FloatArray>(outputs.length)
+  let allocating = false
+  for (let i = 0; i < outputs.length; i++) if (typeof outputs[i] === 'string') allocating = true
+  // storage given for every output: the caller's list is handed to the kernel as it is
+  const outs = allocating ? new Array<FloatArray>(outputs.length) : (outputs as FloatArray[])
   for (let i = 0; i < outputs.length; i++) {
     const o = outputs[i]
     const storage = typeof o === 'string' ? allocate(o, n) : o
     if (storage.length !== n) throw new ShapeError(`output ${i}`, `storage of length ${storage.length} vs ${n} elements`)
-    outs[i] = storage
+    if (allocating) outs[i] = storage
   }
   if (n > 0) run(inputs, outs, n, kernel)
   const result = new Array<Tensor>(outs.length)
