@@ -142,10 +142,10 @@ export class NonFiniteError extends errorClass(RangeError, 'NonFiniteError') {}
 /**
  * A tree, state or tensor that was donated to an earlier step of
  * `optimizer(tx, { donate: true })` (its buffers were recycled for that
- * step's results) was passed to a step again.
+ * step's results) was passed to a step, or read by a kernel, again.
  *
  * @example
- * // "params.w: was donated to an earlier step of optimizer(tx, { donate: true }); its buffers may now hold newer values. ..."
+ * // "params.w: was donated to an earlier step of optimizer(tx, { donate: true }), which took over its buffers; pass the params and state that step returned"
  * @category errors
  */
 export class DonatedBufferError extends errorClass(Error, 'DonatedBufferError') {}
