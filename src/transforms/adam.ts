@@ -56,8 +56,7 @@ function adamKernel(s: AdamScalars, e: Epilogue): Kernel {
   return (n, outs, ins) => {
     const [out, mu1, nu1] = outs
     const [g, mu, nu, p] = ins
-    if (e.f32 && out === p && mu1 === mu && nu1 === nu) adam32InPlace(n, p, g, mu, nu, s, e)
-    else loop(n, out, mu1, nu1, g, mu, nu, p, s, e)
+    loop(n, out, mu1, nu1, g, mu, nu, p, s, e)
   }
 }
 
@@ -116,47 +115,6 @@ function adam32(n: number, out: Arr, mu1: Arr, nu1: Arr, g: Arr, mu: Arr, nu: Ar
     mu1[k] = m
     nu1[k] = v
     out[k] = apply ? pk + u : u
-  }
-}
-
-/** The float32 loop over buffers donated to their own results (params, moments written in place). */
-function adam32InPlace(n: number, p: Arr, g: Arr, mu: Arr, nu: Arr, s: AdamScalars, e: Epilogue): void {
-  const { beta1: b1, oneMinusBeta1: c1, beta2: b2, oneMinusBeta2: c2, epsilon: eps, a } = s
-  const { pre, post } = e
-  let k = 0
-  for (; k + 3 < n; k += 4) {
-    const g0 = F(pre * g[k])
-    const g1 = F(pre * g[k + 1])
-    const g2 = F(pre * g[k + 2])
-    const g3 = F(pre * g[k + 3])
-    const m0 = F(b1 * mu[k] + c1 * g0)
-    const m1 = F(b1 * mu[k + 1] + c1 * g1)
-    const m2 = F(b1 * mu[k + 2] + c1 * g2)
-    const m3 = F(b1 * mu[k + 3] + c1 * g3)
-    const v0 = F(b2 * nu[k] + c2 * (g0 * g0))
-    const v1 = F(b2 * nu[k + 1] + c2 * (g1 * g1))
-    const v2 = F(b2 * nu[k + 2] + c2 * (g2 * g2))
-    const v3 = F(b2 * nu[k + 3] + c2 * (g3 * g3))
-    mu[k] = m0
-    mu[k + 1] = m1
-    mu[k + 2] = m2
-    mu[k + 3] = m3
-    nu[k] = v0
-    nu[k + 1] = v1
-    nu[k + 2] = v2
-    nu[k + 3] = v3
-    p[k] += F(post * F((a * m0) / (Math.sqrt(v0) + eps)))
-    p[k + 1] += F(post * F((a * m1) / (Math.sqrt(v1) + eps)))
-    p[k + 2] += F(post * F((a * m2) / (Math.sqrt(v2) + eps)))
-    p[k + 3] += F(post * F((a * m3) / (Math.sqrt(v3) + eps)))
-  }
-  for (; k < n; k++) {
-    const gk = F(pre * g[k])
-    const m = F(b1 * mu[k] + c1 * gk)
-    const v = F(b2 * nu[k] + c2 * (gk * gk))
-    mu[k] = m
-    nu[k] = v
-    p[k] += F(post * F((a * m) / (Math.sqrt(v) + eps)))
   }
 }
 
