@@ -8,7 +8,7 @@
 import type { Arbitrary } from 'fast-check'
 import fc from 'fast-check'
 import { type GradientTransformation, type Params, checkTransformation } from '../src/core/index.js'
-import { ConfigError, DtypeError, checkNumber, checkOptions, describe, isNdoptaxError } from '../src/errors/index.js'
+import { DtypeError, checkNumber, checkOptions, describe, isNdoptaxError } from '../src/errors/index.js'
 import { copy, dtypeOf, isTensor } from '../src/tensor/index.js'
 import { assertSameStructure, formatPath, freezeTree, leavesWith, mapTree, walk } from '../src/tree/index.js'
 import { type ViewRecipe, arbPool, arbTensor, arbTree, arbViewRecipe, fromPool, viewOf } from './arbitraries.js'

@@ -70,7 +70,7 @@ export interface Donation {
  * Checks `args` (`[name, value]`; the first `donors` of them are handed
  * over) and returns what their buffers allow: a tensor's buffer may be
  * taken over when the tensor is row-major with offset 0, its storage is
- * exactly its size, and no other tensor among `args` shares any byte of it.
+ * exactly its size, and no other tensor among `args` lives in the same buffer.
  */
 export function donation(args: readonly (readonly [string, unknown])[], donors: number): Donation {
   const storages = new Storages()
@@ -82,7 +82,7 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
   const taken: Tensor[] = []
   return {
     recycle: (old) => {
-      // a storage that shares a byte with another tensor's (the same array twice, overlapping views) is never taken
+      // a buffer that holds another tensor's storage too (the same array twice, views of one buffer) is never taken
       const storage = candidates.delete(old) && !storages.shared(old) ? exactStorage(old) : undefined
       if (storage !== undefined) taken.push(old)
       return storage

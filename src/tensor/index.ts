@@ -4,6 +4,7 @@
  * @module tensor
  */
 export * from './tensor.js'
+export * from './create.js'
 export * from './map.js'
 export * from './reduce.js'
 export * from './ops.js'

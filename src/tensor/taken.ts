@@ -41,43 +41,23 @@ export function exactStorage(t: Tensor): FloatArray | undefined {
 }
 
 /**
- * The storages of a set of tensors, and which of them share a byte with
- * another: the same array used twice, or overlapping views of one buffer.
+ * The buffers of a set of tensors, and which of them hold more than one
+ * tensor's storage: the same array used twice, views of one buffer, or the
+ * small outputs of one pass carved from a shared chunk. Only a tensor that
+ * is alone in its buffer may have the buffer taken over; for small carved
+ * leaves recycling would cost more than it saves anyway.
  */
 export class Storages {
-  private readonly byBuffer = new Map<ArrayBufferLike, FloatArray | FloatArray[]>()
-  private overlapping: Set<FloatArray> | undefined
+  private readonly counts = new Map<ArrayBufferLike, number>()
 
   /** Adds the storage of `t`. */
   add(t: Tensor): void {
-    const a = t.data
-    const seen = this.byBuffer.get(a.buffer)
-    if (seen === undefined) this.byBuffer.set(a.buffer, a)
-    else if (Array.isArray(seen)) seen.push(a)
-    else this.byBuffer.set(a.buffer, [seen, a])
+    const b = t.data.buffer
+    this.counts.set(b, (this.counts.get(b) ?? 0) + 1)
   }
 
-  /** True when `t`'s storage shares a byte with the storage of another tensor added. */
+  /** True when `t`'s buffer also holds the storage of another tensor added. */
   shared(t: Tensor): boolean {
-    this.overlapping ??= this.overlaps()
-    return this.overlapping.has(t.data)
-  }
-
-  private overlaps(): Set<FloatArray> {
-    const out = new Set<FloatArray>()
-    for (const seen of this.byBuffer.values()) {
-      if (!Array.isArray(seen)) continue
-      seen.sort((x, y) => x.byteOffset - y.byteOffset)
-      let reach = seen[0]
-      for (let i = 1; i < seen.length; i++) {
-        const a = seen[i]
-        if (a.byteOffset < reach.byteOffset + reach.byteLength) {
-          out.add(a)
-          out.add(reach)
-        }
-        if (a.byteOffset + a.byteLength > reach.byteOffset + reach.byteLength) reach = a
-      }
-    }
-    return out
+    return (this.counts.get(t.data.buffer) ?? 0) > 1
   }
 }

@@ -5,7 +5,7 @@
  * @module transforms
  */
 import { type GradientTransformation, checkTransformation } from '../core/index.js'
-import { ConfigError, checkFunction, checkNumber, checkOptions, describe } from '../errors/index.js'
+import { checkFunction, checkNumber, checkOptions } from '../errors/index.js'
 import { countOf } from './block.js'
 import { ANY_FINITE, type Hyperparameter, type Schedule, hyperparameter } from './hyper.js'
 
