@@ -110,6 +110,7 @@ const TABLE: Record<string, readonly (Kind | ExtraKind)[]> = {
   full: ['shape', 'limit', 'dtype'],
   toArray: ['tensor'],
   copy: ['tensor'],
+  copyInto: ['tensor', 'any'],
   add: ['tensor', 'tensor'],
   sub: ['tensor', 'tensor'],
   mul: ['tensor', 'tensor'],
@@ -170,8 +171,8 @@ const UNCHECKED = new Set([
   'hyperparameter', 'hyperparameters',
 ])
 
-/** Functions that write into an argument by contract: `gather` fills `dst`, `freezeTree` freezes the tree it is given. */
-const WRITES = new Set(['gather', 'freezeTree'])
+/** Functions that write into an argument by contract: `gather` fills `dst`, `copyInto` fills `into`, `freezeTree` freezes the tree it is given. */
+const WRITES = new Set(['gather', 'freezeTree', 'copyInto'])
 
 class Undocumented extends Error {}
 

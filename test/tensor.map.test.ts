@@ -9,6 +9,7 @@ import {
   add,
   allocate,
   copy,
+  copyInto,
   dtypeOf,
   fromStorage,
   gather,
@@ -179,6 +180,21 @@ describe('copy', () => {
     const c = copy(x)
     c.data[0] = 42
     expect(x.get(0)).toBe(1)
+  })
+
+  test.prop([arbView(4, 5, true)])('copyInto writes the view in row-major order into the storage given, converting the dtype', (v) => {
+    const into = v.spec.dtype === 'float32' ? new Float64Array(v.t.size) : new Float32Array(v.t.size)
+    const c = copyInto(v.t, into)
+    expect(c.data).toBe(into)
+    expect(c.shape).toEqual(v.t.shape)
+    const want = reference(v.t).map((x) => (into instanceof Float32Array ? Math.fround(x) : x))
+    expect(mismatches(Array.from(into), want)).toEqual([])
+  })
+
+  test('copyInto rejects storage of the wrong length or kind', () => {
+    const x = tensor([1, 2, 3])
+    expect(() => copyInto(x, new Float64Array(2))).toThrow(ShapeError)
+    expect(() => copyInto(x, new Int32Array(3) as never)).toThrow(/into: expected a Float32Array or Float64Array/)
   })
 })
 

@@ -29,7 +29,7 @@
  */
 import { createHash } from 'node:crypto'
 import { CheckpointError, type CheckpointErrorReason, ConfigError, StructureError, checkOptions, describe, isNdoptaxError } from '../errors/index.js'
-import { type Dtype, type FloatArray, type Kernel, type Tensor, allocate, assertTensor, dtypeOf, fromStorage, isTensor, map, sizeOf } from '../tensor/index.js'
+import { type Dtype, type FloatArray, type Tensor, allocate, assertTensor, copyInto, dtypeOf, fromStorage, isTensor, sizeOf } from '../tensor/index.js'
 import { type Path, type Tree, formatPath, walk } from '../tree/index.js'
 import type { Params } from '../core/index.js'
 
@@ -71,10 +71,6 @@ function fail(where: string, what: string, reason: CheckpointErrorReason, cause?
 /** Reverses the byte order of each `width`-byte element (for big-endian hosts). */
 function swapBytes(b: Uint8Array, width: number): void {
   for (let i = 0; i < b.length; i += width) b.subarray(i, i + width).reverse()
-}
-
-const copyInto: Kernel = (n, [o], [x]) => {
-  o.set(x.length === n ? x : x.subarray(0, n))
 }
 
 const isStoredLeaf = (x: unknown): boolean => x === undefined || isTensor(x) || (x !== null && typeof x !== 'object')
@@ -138,7 +134,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint, where = 'checkpoint'): 
     const { dtype, begin, end: stop } = entries[i]
     const n = (stop - begin) / DTYPES[dtype].bytes
     const out: FloatArray = dtype === 'F64' ? new Float64Array(data.buffer, begin, n) : new Float32Array(data.buffer, begin, n)
-    map([t], [out], copyInto)
+    copyInto(t, out)
     if (!LITTLE_ENDIAN) swapBytes(data.subarray(begin, stop), DTYPES[dtype].bytes)
   })
   const header: Record<string, unknown> = {

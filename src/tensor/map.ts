@@ -12,9 +12,9 @@
  *
  * @module tensor
  */
-import { ShapeError } from '../errors/index.js'
+import { InvalidTensorError, ShapeError, describe } from '../errors/index.js'
 import { TAKEN, donatedError } from './taken.js'
-import { type Dtype, type FloatArray, type Tensor, allocate, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
+import { type Dtype, type FloatArray, type Tensor, allocate, assertTensor, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
 
 /**
  * A block kernel: for `k` in `0..n-1`, read `inp[j][k]` and write `out[i][k]`.
@@ -204,7 +204,25 @@ export class Arena {
  * @category constructors
  */
 export function copy(t: Tensor): Tensor {
-  return map([t], [dtypeOf(t)], copyKernel)[0]
+  return map([assertTensor(t, 't')], [dtypeOf(t)], copyKernel)[0]
+}
+
+/**
+ * Writes the elements of `t` (any view) in row-major order into `into`, a
+ * typed array of exactly `t`'s size (of either dtype: values are converted
+ * on store), and returns `into` as a contiguous tensor of `t`'s shape.
+ *
+ * @example
+ * copyInto(tensor([[1, 2], [3, 4]]).transpose(1, 0), new Float32Array(4)) // [[1, 3], [2, 4]], float32
+ * @category constructors
+ */
+export function copyInto(t: Tensor, into: FloatArray): Tensor {
+  assertTensor(t, 't')
+  if (!(into instanceof Float32Array || into instanceof Float64Array)) {
+    throw new InvalidTensorError('into', `expected a Float32Array or Float64Array, got ${describe(into)}`)
+  }
+  if (into.length !== t.size) throw new ShapeError('into', `length ${into.length} vs ${t.size} elements of t`)
+  return map([t], [into], copyKernel)[0]
 }
 
 const copyKernel: Kernel = (n, [o], [x]) => {
