@@ -15,7 +15,7 @@
  *
  * @module core
  */
-import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, sizeOf } from '../tensor/index.js'
+import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import { checkLeaves } from './donation.js'
 import type { GradientTransformation, Params } from './transformation.js'
@@ -110,7 +110,7 @@ export function scaleTree(updates: Params, factors: readonly (Factor | undefined
   const fs = factors.filter((f): f is Factor => f !== undefined)
   if (fs.length > 2) return scaleTree(scaleTree(updates, fs.slice(0, 2)), fs.slice(2), apply, recycle)
   if (fs.length === 0 && apply === undefined) return updates
-  const kernelFor = cached((dtype) => scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
+  const kernelFor = perDtype((_, dtype) => scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
   const arena = new Arena()
   if (apply === undefined) {
     return zipMany([updates], ['updates'], 1, ([u], path) => {
@@ -129,17 +129,15 @@ export function scaleTree(updates: Params, factors: readonly (Factor | undefined
   })[0] as Params
 }
 
-/** `make(dtype)`, built once per dtype. */
-function cached(make: (dtype: Dtype) => Kernel): (dtype: Dtype) => Kernel {
-  const kernels = new Map<Dtype, Kernel>()
-  return (dtype) => {
-    let k = kernels.get(dtype)
-    if (k === undefined) {
-      k = make(dtype)
-      kernels.set(dtype, k)
-    }
-    return k
-  }
+/**
+ * Builds a value once per dtype on first use: the hyperparameter math of one
+ * update (coefficients rounded to the leaf's dtype, and the kernel closing
+ * over them) runs at most once per dtype, never per element or per leaf.
+ */
+export function perDtype<T>(make: (round: (x: number) => number, dtype: Dtype) => T): (dtype: Dtype) => T {
+  let f32: T | undefined
+  let f64: T | undefined
+  return (dtype) => (dtype === 'float32' ? (f32 ??= make(roundTo('float32'), 'float32')) : (f64 ??= make(roundTo('float64'), 'float64')))
 }
 
 /** `out = [p +] post · (q − p)`, the difference and the product rounded to the dtype when `f32`. */
@@ -162,7 +160,7 @@ function differenceKernel(post: number, f32: boolean, apply: boolean): Kernel {
  */
 export function differenceTree(target: Params, params: Params, names: readonly [string, string], fusion: Fusion): Params {
   const { post, apply, recycle } = fusion
-  const kernelFor = cached((dtype) => differenceKernel(post?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
+  const kernelFor = perDtype((_, dtype) => differenceKernel(post?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
   const arena = new Arena()
   const trees: readonly Tree[] = [target, params]
   return zipMany(trees, names, 1, (ts, path) => {

@@ -6,9 +6,9 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue, type Fusion, epilogue, withFastPath } from '../core/fusion.js'
+import { type Epilogue, type Fusion, epilogue, perDtype, withFastPath } from '../core/fusion.js'
 import { checkNumber } from '../errors/index.js'
-import { Arena, type Dtype, type Kernel, type OutputSpec, type Tensor, dtypeOf, map, roundTo, sizeOf, zerosLike } from '../tensor/index.js'
+import { Arena, type Dtype, type Kernel, type OutputSpec, type Tensor, dtypeOf, map, sizeOf, zerosLike } from '../tensor/index.js'
 import { checkLeaves } from '../core/donation.js'
 import { type Tree, mapTree, zipMany } from '../tree/index.js'
 
@@ -28,17 +28,6 @@ export function countOf(state: unknown, where = 'state.count'): number {
  */
 export function zerosTree(params: Params): Params {
   return mapTree(params, zerosLike, 'params') as Params
-}
-
-/**
- * Builds a value once per dtype on first use: the hyperparameter math of one
- * update (coefficients rounded to the leaf's dtype, and the kernel closing
- * over them) runs at most once per dtype, never per element or per leaf.
- */
-export function perDtype<T>(make: (round: (x: number) => number, dtype: Dtype) => T): (dtype: Dtype) => T {
-  let f32: T | undefined
-  let f64: T | undefined
-  return (dtype) => (dtype === 'float32' ? (f32 ??= make(roundTo('float32'), 'float32')) : (f64 ??= make(roundTo('float64'), 'float64')))
 }
 
 /**
