@@ -101,6 +101,34 @@ function scaleKernel(c1: number, c2: number, f32: boolean, apply: boolean): Kern
 }
 
 /**
+ * The one per-leaf pass of the fused paths: zips `trees` (named `names` in
+ * errors; they must agree in structure, shape and dtype), refuses leaves a
+ * donating step emptied, and runs `kernelFor(dtype)` over the leaves of each
+ * position, writing `nOut` outputs. Output `i` goes into `reuse(ts, i)` when
+ * that gives storage (donation), else into an arena (one per output tree,
+ * so small leaves share buffers). Returns the `nOut` output trees.
+ */
+export function leafPass(
+  trees: readonly Tree[],
+  names: readonly string[],
+  nOut: number,
+  kernelFor: (dtype: Dtype) => Kernel,
+  reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
+): Params[] {
+  const specs = new Array<FloatArray>(nOut)
+  const arenas = Array.from({ length: nOut }, () => new Arena())
+  return zipMany(trees, names, nOut, (ts, path) => {
+    checkLeaves(ts, names, path)
+    const dtype = dtypeOf(ts[0])
+    const n = sizeOf(ts[0].shape)
+    for (let i = 0; i < nOut; i++) specs[i] = reuse(ts, i) ?? arenas[i].take(dtype, n)
+    return map(ts, specs, kernelFor(dtype))
+  }) as Params[]
+}
+
+const NO_REUSE = (): undefined => undefined
+
+/**
  * The elementwise tail as one pass over `updates`: each leaf multiplied by
  * the given factors in order (each product rounded to the leaf dtype), then
  * added to the params when `apply` is given (zipped as `applyUpdates` does,
@@ -111,22 +139,9 @@ export function scaleTree(updates: Params, factors: readonly (Factor | undefined
   if (fs.length > 2) return scaleTree(scaleTree(updates, fs.slice(0, 2)), fs.slice(2), apply, recycle)
   if (fs.length === 0 && apply === undefined) return updates
   const kernelFor = perDtype((_, dtype) => scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
-  const arena = new Arena()
-  if (apply === undefined) {
-    return zipMany([updates], ['updates'], 1, ([u], path) => {
-      checkLeaves([u], ['updates'], path)
-      const dtype = dtypeOf(u)
-      return map([u], [arena.take(dtype, sizeOf(u.shape))], kernelFor(dtype))
-    })[0] as Params
-  }
-  const trees: readonly Tree[] = [apply.params, updates]
-  const names = ['params', 'updates']
-  return zipMany(trees, names, 1, (ts, path) => {
-    checkLeaves(ts, names, path)
-    const [p, u] = ts
-    const dtype = dtypeOf(p)
-    return map([p, u], [(apply.recycle ? recycle?.(p) : undefined) ?? arena.take(dtype, sizeOf(p.shape))], kernelFor(dtype))
-  })[0] as Params
+  if (apply === undefined) return leafPass([updates], ['updates'], 1, kernelFor, NO_REUSE)[0]
+  const reuse = apply.recycle && recycle !== undefined ? (ts: readonly Tensor[]) => recycle(ts[0]) : NO_REUSE
+  return leafPass([apply.params, updates], ['params', 'updates'], 1, kernelFor, reuse)[0]
 }
 
 /**
@@ -161,14 +176,8 @@ function differenceKernel(post: number, f32: boolean, apply: boolean): Kernel {
 export function differenceTree(target: Params, params: Params, names: readonly [string, string], fusion: Fusion): Params {
   const { post, apply, recycle } = fusion
   const kernelFor = perDtype((_, dtype) => differenceKernel(post?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
-  const arena = new Arena()
-  const trees: readonly Tree[] = [target, params]
-  return zipMany(trees, names, 1, (ts, path) => {
-    checkLeaves(ts, names, path)
-    const [q, p] = ts
-    const dtype = dtypeOf(q)
-    return map([q, p], [(apply?.recycle === true ? recycle?.(p) : undefined) ?? arena.take(dtype, sizeOf(q.shape))], kernelFor(dtype))
-  })[0] as Params
+  const reuse = apply?.recycle === true && recycle !== undefined ? (ts: readonly Tensor[]) => recycle(ts[1]) : NO_REUSE
+  return leafPass([target, params], names, 1, kernelFor, reuse)[0]
 }
 
 /** Runs `tx`'s update with `fusion` folded in: its fast path, or the update between materialised passes. */

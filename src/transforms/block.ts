@@ -6,11 +6,10 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue, type Fusion, epilogue, perDtype, withFastPath } from '../core/fusion.js'
+import { type Epilogue, type Fusion, epilogue, leafPass, perDtype, withFastPath } from '../core/fusion.js'
 import { checkNumber } from '../errors/index.js'
-import { Arena, type Dtype, type Kernel, type OutputSpec, type Tensor, dtypeOf, map, sizeOf, zerosLike } from '../tensor/index.js'
-import { checkLeaves } from '../core/donation.js'
-import { type Tree, mapTree, zipMany } from '../tree/index.js'
+import { type Arena, type Dtype, type Kernel, type Tensor, zerosLike } from '../tensor/index.js'
+import { type Tree, mapTree } from '../tree/index.js'
 
 /**
  * The step count of a block's state: the number of updates it has made,
@@ -98,17 +97,14 @@ export function fusedPass(
   const trees: readonly Tree[] = apply === undefined ? [updates, ...state] : [updates, ...state, apply.params]
   const treeNames = apply === undefined ? ['updates', ...names] : ['updates', ...names, 'params']
   const lead = nOut - state.length // 1 when the first output is the update, 0 when it is the first new state
-  const recycleParams = recycle !== undefined && apply?.recycle === true
-  const specs = new Array<OutputSpec>(nOut)
-  const arenas = Array.from({ length: nOut }, () => new Arena())
-  return zipMany(trees, treeNames, nOut, (ts: Tensor[], path) => {
-    checkLeaves(ts, treeNames, path)
-    const dtype = dtypeOf(ts[0])
-    const n = sizeOf(ts[0].shape)
-    for (let i = 0; i < nOut; i++) {
-      const old = i >= lead ? ts[1 + i - lead] : recycleParams ? ts[ts.length - 1] : undefined
-      specs[i] = (old !== undefined && recycle !== undefined ? recycle(old) : undefined) ?? arenas[i].take(dtype, n)
-    }
-    return map(ts, specs, kernelFor(dtype))
-  }) as Params[]
+  const recycleParams = apply?.recycle === true
+  // under donation: each new state over the old state it replaces, `p + u` over the params
+  const reuse =
+    recycle === undefined
+      ? () => undefined
+      : (ts: readonly Tensor[], i: number) => {
+          const old = i >= lead ? ts[1 + i - lead] : recycleParams ? ts[ts.length - 1] : undefined
+          return old === undefined ? undefined : recycle(old)
+        }
+  return leafPass(trees, treeNames, nOut, kernelFor, reuse)
 }
