@@ -19,14 +19,15 @@ import {
   tensor,
   toArray,
   zeros,
+  transformation,
 } from '../src/index.js'
 
 /** Gradient descent: `u = -learningRate · g`, no state. */
 function sgd(learningRate: number): GradientTransformation<EmptyState> {
-  return {
+  return transformation({
     init: () => EMPTY_STATE,
     update: (grads, state) => [mapTree(grads, (g) => scaleAll(g, -learningRate)), state],
-  }
+  })
 }
 
 // Synthetic data: N samples of D features, y = X·wTrue + bTrue + noise.

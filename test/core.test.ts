@@ -12,6 +12,7 @@ import {
   chain,
   identity,
   optimizer,
+  transformation,
 } from '../src/core/index.js'
 import { type Tensor, add, dtypeOf, map, scaleAll, tensor, toArray, zerosLike } from '../src/tensor/index.js'
 import { type Tree, leaves, mapTree, zipMany } from '../src/tree/index.js'
@@ -20,7 +21,7 @@ import { type Tree, leaves, mapTree, zipMany } from '../src/tree/index.js'
 
 /** Stateless: `u ↦ c·u`. */
 function scaleTx(c: number): GradientTransformation<EmptyState> {
-  return { init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (t) => scaleAll(t, c)) as Params, s] }
+  return transformation({ init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (t) => scaleAll(t, c)) as Params, s] })
 }
 
 /** State `{ count }`: `u ↦ u + c·count`, then `count + 1`. */
@@ -28,7 +29,7 @@ interface CounterState {
   readonly count: number
 }
 function addCounterTx(c: number): GradientTransformation<CounterState> {
-  return {
+  return transformation({
     init: () => Object.freeze({ count: 0 }),
     update: (u, s) => {
       const k = c * s.count
@@ -37,7 +38,7 @@ function addCounterTx(c: number): GradientTransformation<CounterState> {
       })[0]) as Params
       return [out, Object.freeze({ count: s.count + 1 })]
     },
-  }
+  })
 }
 
 /** State `{ trace }` (a tree like params): `trace' = d·trace + u`, emits `trace'`. */
@@ -45,25 +46,25 @@ interface TraceState {
   readonly trace: Params
 }
 function traceTx(d: number): GradientTransformation<TraceState> {
-  return {
+  return transformation({
     init: (p) => Object.freeze({ trace: mapTree(p, zerosLike) as Params }),
     update: (u, s) => {
       const [next] = zipMany([u, s.trace], ['updates', 'state.trace'], 1, ([g, m]) => [add(g, scaleAll(m, d))])
       return [next, Object.freeze({ trace: next })]
     },
-  }
+  })
 }
 
 /** Adds the params to the updates (needs `params`). */
 function addParamsTx(): GradientTransformation<EmptyState> {
-  return {
+  return transformation({
     init: () => EMPTY_STATE,
     update: (u, s, p) => {
       if (p === undefined) throw new Error('params missing')
       const [out] = zipMany([u, p], ['updates', 'params'], 1, ([a, b]) => [add(a, b)])
       return [out, s]
     },
-  }
+  })
 }
 
 type AnyTx = GradientTransformation<unknown>
@@ -112,7 +113,7 @@ describe('identity, applyUpdates, optimizer', () => {
     expect(out.v.dtype).toBe('float32')
     expect(toArray(p.w)).toEqual([1, 2])
     expect(() => applyUpdates(p, { w: tensor([1, 2, 3]), v: p.v })).toThrow(ShapeError)
-    expect(() => applyUpdates(p, { w: tensor([1, 2, 3]), v: p.v })).toThrow('updates.w: shape [3] vs [2]')
+    expect(() => applyUpdates(p, { w: tensor([1, 2, 3]), v: p.v })).toThrow('updates.w: shape [3] vs params.w [2]')
     expect(() => applyUpdates(p, { w: p.w })).toThrow(StructureError)
     expect(() => applyUpdates(p, { w: p.w, v: tensor([0.2]) })).toThrow(DtypeError)
   })

@@ -107,7 +107,7 @@ describe('reports', () => {
     expect(formatDifference(firstDifference({ b: b.b }, { b: a.b }, 'u', null)!)).toBe('u.b[0][0]: got -0, want 0')
     expect(firstDifference(b, a, 'u', { rtol: 1e-3, atol: 0 })).toBeNull()
     expect(firstDifference(b, a, 'u', { rtol: 1e-4, atol: 0 })?.index).toEqual([1, 1])
-    expect(firstDifference({ W: tensor([1]) }, { W: tensor([1, 2]) }, 'u', null)?.note).toMatch(/u\.W: shape \[1\] vs \[2\]/)
+    expect(firstDifference({ W: tensor([1]) }, { W: tensor([1, 2]) }, 'u', null)?.note).toMatch(/u\.W: shape \[1\] vs u\.W \[2\]/)
   })
 
   it('describeTree lists every leaf', () => {

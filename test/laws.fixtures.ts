@@ -5,7 +5,7 @@
  * into inputs, Math.random).
  */
 import fc from 'fast-check'
-import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params } from '../src/core/index.js'
+import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, transformation } from '../src/core/index.js'
 import {
   type Kernel,
   type Tensor,
@@ -44,7 +44,7 @@ export const params2d: fc.Arbitrary<Params> = fc.record({ W: contiguous2d, V: co
 
 /** `u = c · g`, stateless. */
 export function scaleBy(c: number): GradientTransformation<EmptyState> {
-  return { init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (t) => scaleAll(t, c)), s] }
+  return transformation({ init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (t) => scaleAll(t, c)), s] })
 }
 
 /** State of {@link heavyBall}. */
@@ -68,13 +68,13 @@ const velocityKernel =
 /** Classical momentum `v' = mu·v - lr·g; u = v'`, pure, one fused pass per leaf. */
 export function heavyBall(lr: number, mu: number): GradientTransformation<VelocityState> {
   const kernel = velocityKernel(lr, mu)
-  return {
+  return transformation({
     init: (params) => Object.freeze({ count: 0, v: mapTree(params, zerosLike) }),
     update: (g, s) => {
       const [u, v] = zipMany([g, s.v], ['updates', 'state.v'], 2, ([gl, vl]) => map([gl, vl], [dtypeOf(gl), dtypeOf(gl)], kernel))
       return [u, Object.freeze({ count: s.count + 1, v })]
     },
-  }
+  })
 }
 
 /** Clips each slice over `axes` to L2 norm `maxNorm` (a no-op in bound), on the library's reduce and scaleSlices. */
@@ -89,7 +89,7 @@ export function clipSlices(maxNorm: number, axes?: number | readonly number[]): 
 // ---------- planted defects: transformations ----------
 
 /** Defect: scales its incoming updates in place and returns them. */
-export const mutatesUpdates: GradientTransformation<EmptyState> = {
+export const mutatesUpdates: GradientTransformation<EmptyState> = transformation({
   init: () => EMPTY_STATE,
   update: (u, s) => [
     mapTree(u, (t) => {
@@ -98,10 +98,10 @@ export const mutatesUpdates: GradientTransformation<EmptyState> = {
     }),
     s,
   ],
-}
+})
 
 /** Defect: reads `.data[i]` by flat index, ignoring offset and strides. */
-export const ignoresStrides: GradientTransformation<EmptyState> = {
+export const ignoresStrides: GradientTransformation<EmptyState> = transformation({
   init: () => EMPTY_STATE,
   update: (u, s) => [
     mapTree(u, (t) => {
@@ -111,10 +111,10 @@ export const ignoresStrides: GradientTransformation<EmptyState> = {
     }),
     s,
   ],
-}
+})
 
 /** Defect: momentum that accumulates into the velocity tensors of the state it was given. */
-export const mutatesStateTensors: GradientTransformation<VelocityState> = {
+export const mutatesStateTensors: GradientTransformation<VelocityState> = transformation({
   init: (params) => Object.freeze({ count: 0, v: mapTree(params, zerosLike) }),
   update: (g, s) => {
     const u = zipMany([g, s.v], ['updates', 'state.v'], 1, ([gl, vl]) => {
@@ -124,44 +124,44 @@ export const mutatesStateTensors: GradientTransformation<VelocityState> = {
     })[0]
     return [u, Object.freeze({ count: s.count + 1, v: s.v })]
   },
-}
+})
 
 /** Defect: counts steps by assigning into the state object it was given. */
-export const mutatesStateRecord: GradientTransformation<{ count: number }> = {
+export const mutatesStateRecord: GradientTransformation<{ count: number }> = transformation({
   init: () => ({ count: 0 }),
   update: (u, s) => {
     s.count += 1
     return [mapTree(u, (t) => scaleAll(t, -0.1)), s]
   },
-}
+})
 
 /** Defect: a random learning rate. */
-export const nondeterministic: GradientTransformation<EmptyState> = {
+export const nondeterministic: GradientTransformation<EmptyState> = transformation({
   init: () => EMPTY_STATE,
   update: (u, s) => [mapTree(u, (t) => scaleAll(t, -0.1 * (1 + Math.random()))), s],
-}
+})
 
 /** Defect: returns float64 updates whatever the incoming dtype. */
-export const widensDtype: GradientTransformation<EmptyState> = {
+export const widensDtype: GradientTransformation<EmptyState> = transformation({
   init: () => EMPTY_STATE,
   update: (u, s) => [mapTree(u, (t) => map([t], ['float64'], (n, [o], [x]) => o.set(x.subarray(0, n)))[0]), s],
-}
+})
 
 /** Defect: returns the updates as a flat list of leaves. */
-export const flattensUpdates: GradientTransformation<EmptyState> = {
+export const flattensUpdates: GradientTransformation<EmptyState> = transformation({
   init: () => EMPTY_STATE,
   update: (u, s) => {
     const out: Tensor[] = []
     mapTree(u, (t) => out.push(copy(t)))
     return [out, s]
   },
-}
+})
 
 /** Defect: the state starts as a number and becomes a tensor. */
-export const changesStateKind: GradientTransformation<{ last: number | Params }> = {
+export const changesStateKind = transformation<{ last: number | Params }>({
   init: () => Object.freeze({ last: 0 }),
   update: (u) => [u, Object.freeze({ last: u })],
-}
+})
 
 // ---------- planted defects: constraints ----------
 

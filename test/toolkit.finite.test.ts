@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import ndarray from 'ndarray'
 import { describe, expect, it } from 'vitest'
-import { EMPTY_STATE, type GradientTransformation, type Params, chain } from '../src/core/index.js'
+import { EMPTY_STATE, type GradientTransformation, type Params, chain, transformation } from '../src/core/index.js'
 import { ConfigError, StructureError, isNdoptaxError } from '../src/errors/index.js'
 import { dtypeOf, tensor, toArray } from '../src/tensor/index.js'
 import { allFinite, applyIfFinite, zeroNans } from '../src/transforms/finite.js'
@@ -59,7 +59,7 @@ describe('applyIfFinite', () => {
       fc.property(fc.array(fc.constantFrom('F', 'N', 'I', 'U'), { maxLength: 30 }), fc.integer({ min: 0, max: 4 }), (seq, m) => {
         // F: finite grads; N: NaN grads; I: -Inf grads; U: finite grads whose inner update is non-finite
         let poison = false
-        const inner: GradientTransformation<number> = { init: () => 0, update: (g, s) => [poison ? (bad() as Params) : g, s + 1] }
+        const inner: GradientTransformation<number> = transformation({ init: () => 0, update: (g, s) => [poison ? (bad() as Params) : g, s + 1] })
         const tx = applyIfFinite(inner, { maxConsecutiveErrors: m })
         let s = tx.init(params)
         let c = 0
@@ -99,10 +99,10 @@ describe('applyIfFinite', () => {
   })
 
   it('skips a step whose gradients are finite but whose updates are not, keeping the state from before it', () => {
-    const poisoned: GradientTransformation<{ n: number }> = {
+    const poisoned: GradientTransformation<{ n: number }> = transformation({
       init: () => Object.freeze({ n: 0 }),
       update: (g, s) => [bad(Infinity) as Params, Object.freeze({ n: s.n + 1 })],
-    }
+    })
     const tx = applyIfFinite(poisoned, { maxConsecutiveErrors: 5 })
     const s0 = tx.init(params)
     const [u, s1] = tx.update(good(), s0, params)

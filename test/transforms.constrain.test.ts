@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { clipByGlobalNorm, clipByNorm, clipGradNorm, computeNorms, normConstraint, totalNormConstraint } from '../src/constraints/index.js'
-import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, applyUpdates, chain, optimizer } from '../src/core/index.js'
+import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, applyUpdates, chain, optimizer, transformation } from '../src/core/index.js'
 import { ConfigError, ShapeError, StructureError } from '../src/errors/index.js'
 import { type Tensor, scaleAll, tensor, toArray } from '../src/tensor/index.js'
 import { clipByTotalNorm, constrainParams, leafwise, treewise } from '../src/transforms/constrain.js'
@@ -13,7 +13,7 @@ import { expectBits, expectClose, expectUnchanged, snapshot, thrown } from './he
 
 /** The simple update of these tests: plain gradient descent, `u = -lr·g`. */
 function descent(lr: number): GradientTransformation<EmptyState> {
-  return { init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (g) => scaleAll(g, -lr), 'updates') as Params, s] }
+  return transformation({ init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (g) => scaleAll(g, -lr), 'updates') as Params, s] })
 }
 
 const params = (): Params => ({

@@ -179,7 +179,7 @@ describe('mismatch errors name the exact path', () => {
     const updates = { layers: [layer(zeros([3, 4])), layer(zeros([3, 4])), layer(zeros([4, 3]))] }
     const e = thrown(() => zipTrees([updates, params], ['updates', 'params'], ([u]) => u))
     expect(e).toBeInstanceOf(ShapeError)
-    expect(e.message).toBe('params.layers[2].W: shape [3,4] vs [4,3]')
+    expect(e.message).toBe('params.layers[2].W: shape [3,4] vs updates.layers[2].W [4,3]')
     expect(e.where).toBe('params.layers[2].W')
   })
 
@@ -212,7 +212,7 @@ describe('mismatch errors name the exact path', () => {
     expect(formatPath('p', ['x-y', 0, 'ok', '0'])).toBe('p["x-y"][0].ok["0"]')
     expect(formatPath('', ['a', 1])).toBe('a[1]')
     const e = thrown(() => assertSameStructure([{ 'a b': w }, { 'a b': b }], ['params', 'grads']))
-    expect(e.message).toBe('grads["a b"]: shape [1] vs [2]')
+    expect(e.message).toBe('grads["a b"]: shape [1] vs params["a b"] [2]')
   })
 
   function applyLike(p: Tree, u: Tree): Tree {

@@ -4,9 +4,8 @@
  *
  * @module constraints
  */
-import { checkNumber } from '../errors/index.js'
-import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, commonDtype, totalL2Norm } from './norms.js'
+import { type Tensor, roundTo, scaleAll, toArray } from '../tensor/index.js'
+import { assertTensorList, capFactor, checkLimit, commonDtype, limitOf, provablyWithin, totalNorm } from './norms.js'
 
 /**
  * Rescales all of `ts` by one scale so that their global L2 norm is at most
@@ -39,10 +38,12 @@ import { assertTensorList, commonDtype, totalL2Norm } from './norms.js'
  */
 export function clipByGlobalNorm(ts: readonly Tensor[], clipNorm: number): [Tensor[], number] {
   const xs = assertTensorList(ts, 'ts')
-  const r = roundTo(commonDtype(xs))
-  const c = r(checkNumber('clipNorm', clipNorm, { min: 0, minExclusive: true }))
-  const norm = totalL2Norm(xs, r)
+  const dtype = commonDtype(xs)
+  const r = roundTo(dtype)
+  const c = checkLimit('clipNorm', clipNorm, dtype, { positive: true })
+  const bound = totalNorm(xs, 2)
+  const { norm } = bound
   // TF adds (N - N): a non-finite global norm poisons every tensor
-  const scale = !Number.isFinite(norm) ? NaN : norm <= c ? 1 : r(c * r(1 / norm))
-  return [xs.map((t) => scaleAll(t, scale)), norm]
+  const scale = !Number.isFinite(norm) ? NaN : capFactor(norm <= c ? 1 : c / norm, norm, limitOf(clipNorm, r), bound, dtype, () => provablyWithin(xs.flatMap(toArray), 2, limitOf(clipNorm, r)))
+  return [xs.map((t) => scaleAll(t, scale)), r(norm)]
 }

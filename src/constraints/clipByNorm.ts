@@ -4,9 +4,8 @@
  *
  * @module constraints
  */
-import { checkNumber } from '../errors/index.js'
 import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo, scaleSlices } from '../tensor/index.js'
-import { sliceNorms } from './norms.js'
+import { capFactor, checkLimit, limitOf, provablyWithin, sliceNorms, sliceValues } from './norms.js'
 
 /**
  * Clips `t` so that the L2 norm over `axes` is at most `clipNorm`, as
@@ -48,13 +47,16 @@ import { sliceNorms } from './norms.js'
  */
 export function clipByNorm(t: Tensor, clipNorm: number, axes?: number | readonly number[]): Tensor {
   const x = assertTensor(t, 't')
-  const r = roundTo(dtypeOf(x))
-  const c = r(checkNumber('clipNorm', clipNorm, { min: 0, minExclusive: true }))
+  const dtype = dtypeOf(x)
+  const c = checkLimit('clipNorm', clipNorm, dtype, { positive: true })
   const reduced = normalizeAxes(axes, x.shape.length, 'axes')
-  const factors = sliceNorms(x, reduced, 2, r)
-  for (let i = 0; i < factors.length; i++) {
-    const n = factors[i]
-    factors[i] = n <= c ? 1 : c / n // exact no-op at or under the bound; NaN n gives NaN
+  const limit = limitOf(clipNorm, roundTo(dtype))
+  const bound = sliceNorms(x, reduced, 2)
+  const { norms } = bound
+  for (let i = 0; i < norms.length; i++) {
+    const n = norms[i]
+    // exact no-op at or under the bound; NaN n gives NaN
+    norms[i] = capFactor(n <= c ? 1 : c / n, n, limit, bound, dtype, () => provablyWithin(sliceValues(x, reduced, i), 2, limit))
   }
-  return scaleSlices(x, factors, reduced)
+  return scaleSlices(x, norms, reduced)
 }

@@ -5,8 +5,8 @@
  * @module constraints
  */
 import { NonFiniteError, checkNumber, checkOptions, describe } from '../errors/index.js'
-import { type Tensor, normalizeAxes, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, checkFlag, commonDtype, normFromReduced, sliceNorms } from './norms.js'
+import { type Tensor, roundTo, scaleAll, toArray } from '../tensor/index.js'
+import { assertTensorList, capFactor, checkFlag, checkLimit, commonDtype, limitOf, provablyWithin, totalNorm } from './norms.js'
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -60,19 +60,18 @@ export function clipGradNorm(ts: readonly Tensor[], maxNorm: number, options?: C
   checkOptions('options', options, ['normType', 'errorIfNonfinite'])
   const p = checkNumber('normType', options?.normType ?? 2, { min: 0, minExclusive: true, allowInfinity: true })
   const errorIfNonfinite = checkFlag('errorIfNonfinite', options?.errorIfNonfinite)
-  const r = roundTo(commonDtype(gs))
-  const m = r(checkNumber('maxNorm', maxNorm, { min: 0, allowInfinity: true }))
+  const dtype = commonDtype(gs)
+  const r = roundTo(dtype)
+  const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
   // N = ‖(n_1..n_k)‖_p over the per-tensor norms, as torch stacks them
-  let acc = 0
-  for (const g of gs) {
-    const n = sliceNorms(g, normalizeAxes(undefined, g.shape.length, 'ts'), p, r)[0]
-    acc = p === Infinity ? (n > acc || n !== n ? n : acc) : acc + (p === 2 ? n * n : n ** p)
-  }
-  const norm = p === Infinity ? acc : normFromReduced(acc, p, r)
+  const bound = totalNorm(gs, p)
+  const { norm } = bound
   if (errorIfNonfinite && !Number.isFinite(norm)) {
     throw new NonFiniteError('ts', `the total norm of order ${p} is non-finite (${describe(norm)}), so it cannot be clipped (errorIfNonfinite is set)`)
   }
-  const coef = m === Infinity ? 1 : r(m / r(norm + r(1e-6)))
+  const coef = m === Infinity ? 1 : m / (norm + r(1e-6))
   const clamped = coef > 1 ? 1 : coef // torch.clamp(max=1) lets NaN through
-  return [gs.map((g) => scaleAll(g, clamped)), norm]
+  const limit = limitOf(maxNorm, r)
+  const factor = capFactor(clamped, norm, limit, bound, dtype, () => provablyWithin(gs.flatMap(toArray), p, limit))
+  return [gs.map((g) => scaleAll(g, factor)), r(norm)]
 }

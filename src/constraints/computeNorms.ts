@@ -32,5 +32,5 @@ export function computeNorms(x: Tensor, normAxes?: number | readonly number[]): 
   const t = assertTensor(x, 'x')
   const dtype = dtypeOf(t)
   const axes = lasagneAxes(t, normAxes, true)
-  return tensor(sliceNorms(t, axes, 2, roundTo(dtype)), reducedShape(t.shape, axes, false), dtype)
+  return tensor(sliceNorms(t, axes, 2).norms, reducedShape(t.shape, axes, false), dtype)
 }

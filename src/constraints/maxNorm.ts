@@ -6,7 +6,7 @@
  */
 import { checkNumber, checkOptions } from '../errors/index.js'
 import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo, scaleSlices } from '../tensor/index.js'
-import { sliceNorms } from './norms.js'
+import { capFactor, checkLimit, limitOf, provablyWithin, sliceNorms, sliceValues } from './norms.js'
 
 /** Options of {@link maxNorm}. */
 export interface MaxNormOptions {
@@ -56,15 +56,17 @@ export interface MaxNormOptions {
 export function maxNorm(w: Tensor, maxValue: number, options?: MaxNormOptions): Tensor {
   const t = assertTensor(w, 'w')
   checkOptions('options', options, ['axis'])
-  const r = roundTo(dtypeOf(t))
-  const m = r(checkNumber('maxValue', maxValue, { min: 0, allowInfinity: true }))
+  const dtype = dtypeOf(t)
+  const m = checkLimit('maxValue', maxValue, dtype, { allowInfinity: true })
   const axes = normalizeAxes(options?.axis ?? 0, t.shape.length, 'axis')
-  const half = r(m / 2)
-  const factors = sliceNorms(t, axes, 2, r)
-  for (let i = 0; i < factors.length; i++) {
-    const n = factors[i] < half ? half : factors[i] // clamp(min = m/2); a NaN norm passes through
+  const half = m / 2
+  const limit = limitOf(maxValue, roundTo(dtype))
+  const bound = sliceNorms(t, axes, 2)
+  const { norms } = bound
+  for (let i = 0; i < norms.length; i++) {
+    const n = norms[i] < half ? half : norms[i] // clamp(min = m/2); a NaN norm passes through
     const d = n > m ? m : n // clamp(max = m)
-    factors[i] = m === Infinity ? 1 : n === 0 ? 0 : r(d / n)
+    norms[i] = capFactor(m === Infinity ? 1 : n === 0 ? 0 : d / n, norms[i], limit, bound, dtype, () => provablyWithin(sliceValues(t, axes, i), 2, limit))
   }
-  return scaleSlices(t, factors, axes)
+  return scaleSlices(t, norms, axes)
 }

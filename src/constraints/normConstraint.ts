@@ -6,7 +6,7 @@
  */
 import { checkNumber, checkOptions } from '../errors/index.js'
 import { type Tensor, assertTensor, dtypeOf, roundTo, scaleSlices } from '../tensor/index.js'
-import { lasagneAxes, lasagneMultiplier, sliceNorms } from './norms.js'
+import { capFactor, checkLimit, lasagneAxes, lasagneMultiplier, limitOf, sliceNorms } from './norms.js'
 
 /** Options of {@link normConstraint}. */
 export interface NormConstraintOptions {
@@ -70,11 +70,14 @@ export interface NormConstraintOptions {
 export function normConstraint(x: Tensor, maxNorm: number, options?: NormConstraintOptions): Tensor {
   const t = assertTensor(x, 'x')
   checkOptions('options', options, ['normAxes', 'epsilon'])
-  const r = roundTo(dtypeOf(t))
-  const m = r(checkNumber('maxNorm', maxNorm, { min: 0, allowInfinity: true }))
+  const dtype = dtypeOf(t)
+  const r = roundTo(dtype)
+  const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
   const eps = r(checkNumber('epsilon', options?.epsilon ?? 1e-7, { min: 0 }))
   const axes = lasagneAxes(t, options?.normAxes, false)
-  const factors = sliceNorms(t, axes, 2, r)
-  for (let i = 0; i < factors.length; i++) factors[i] = lasagneMultiplier(factors[i], m, eps, r)
-  return scaleSlices(t, factors, axes)
+  const limit = limitOf(maxNorm, r)
+  const bound = sliceNorms(t, axes, 2)
+  const { norms } = bound
+  for (let i = 0; i < norms.length; i++) norms[i] = capFactor(lasagneMultiplier(norms[i], m, eps), norms[i], limit, bound, dtype)
+  return scaleSlices(t, norms, axes)
 }

@@ -5,73 +5,285 @@
  *
  * @module constraints
  */
+import ndarray from 'ndarray'
 import { AxisError, ConfigError, StructureError, checkNumber, describe } from '../errors/index.js'
-import { type Dtype, type Tensor, assertTensor, dtypeOf, normalizeAxes, reduce, roundTo } from '../tensor/index.js'
+import { type Dtype, type Reduction, type Tensor, assertTensor, dtypeOf, normalizeAxes, reduce, roundTo, scaleSlices, toArray } from '../tensor/index.js'
 
 /** Rounds a float64 to the compute dtype (`roundTo(dtype)`). */
 export type Round = (x: number) => number
 
-/**
- * The p-norm of one slice from its reduced value `s` (`Σ x²` for p = 2,
- * `Σ |x|` for p = 1, `max |x|` for p = ∞, `Σ |x|^p` otherwise), with every
- * intermediate rounded by `r` as the source systems compute in the array's
- * dtype.
- */
-export function normFromReduced(s: number, p: number, r: Round): number {
-  if (p === 2) return r(Math.sqrt(r(s)))
-  if (p === 1 || p === Infinity) return r(s)
-  return r(r(s) ** r(1 / p))
+/** The unit roundoff of float64. */
+const U = 2 ** -53
+
+/** The unit roundoff of a dtype: half an ulp of 1, the largest relative error of one rounding. */
+export function unitRoundoff(dtype: Dtype): number {
+  return dtype === 'float32' ? 2 ** -24 : U
+}
+
+/** Below this, a sum of squares (or powers) may have lost terms to underflow: its slice is summed again, rescaled. */
+const TINY = 2 ** -900
+
+/** The reduction that gives `Σ |x|^p` for a finite order `p`. */
+function sumOp(p: number): Reduction {
+  return p === 2 ? 'sumsq' : p === 1 ? 'sumabs' : 'sumpow'
+}
+
+/** `s^(1/p)`: the p-norm from its sum of powers. */
+function rootOf(s: number, p: number): number {
+  return p === 2 ? Math.sqrt(s) : p === 1 ? s : s ** (1 / p)
+}
+
+/** `2^e`, exactly, for an integer `e` in `-1074..1023` (subnormal powers included). */
+function pow2(e: number): number {
+  return e < -1022 ? 2 ** -1022 * 2 ** (e + 1022) : 2 ** e
+}
+
+/** What bounds the error of a computed norm and of a slice scaled by a factor. */
+export interface NormBound {
+  /** A bound on the relative error of every norm. */
+  readonly error: number
+  /** The order p of the norms. */
+  readonly p: number
+  /** The number of elements in a slice (the most a rounding error vector can have). */
+  readonly count: number
+}
+
+/** Norms computed in float64, each within `error` (relative) of the exact norm of its slice. */
+export interface Norms extends NormBound {
+  /** One norm per slice, in row-major order of the kept axes. */
+  readonly norms: Float64Array
 }
 
 /**
- * The p-norm of every slice of `x` over the reduced `axes` (normalized), in
- * row-major order of the kept axes: ONE storage-order `reduce` pass, then the
- * float64 finishing step in place.
+ * The relative error bound of a p-norm over `n` elements built from a
+ * compensated sum `s` (see `reduce`), u = 2⁻⁵³:
+ * - p = 2: each `x²` within u, the sum within `2u + 4n·u²` more, `sqrt`
+ *   halving that and adding u: `(2.5 + 2n·u)·u`;
+ * - p = 1: `|x|` exact, the sum within `(2 + 4n·u)·u`;
+ * - other p: each `|x|^p` within 2u (`Math.pow`, under an ulp), the sum
+ *   within `(4 + 4n·u)·u`, divided by p in the root, plus the root's own 2u
+ *   and, unless `1/p` is exact (p a power of two), `|ln s|·u/p` for its
+ *   rounding (`lnMax` bounds `|ln s|` over the slices);
+ * - p = ∞: `max |x|` is exact.
  */
-export function sliceNorms(x: Tensor, axes: readonly number[], p: number, r: Round): Float64Array {
-  const values =
-    p === 2 ? reduce(x, axes, 'sumsq') : p === 1 ? reduce(x, axes, 'sumabs') : p === Infinity ? reduce(x, axes, 'maxabs') : reduce(x, axes, 'sumpow', p)
-  for (let i = 0; i < values.length; i++) values[i] = normFromReduced(values[i], p, r)
-  return values
+export function normError(p: number, n: number, lnMax = 710): number {
+  if (p === Infinity) return 0
+  if (p === 2) return (2.5 + 2 * n * U) * U
+  if (p === 1) return (2 + 4 * n * U) * U
+  const inexact = Number.isInteger(Math.log2(p)) ? 0 : lnMax
+  return ((4 + inexact + 4 * n * U) / p + 2) * U
 }
 
-/** The L2 norm over every element of every tensor of `ts` (one reduce pass per tensor). */
-export function totalL2Norm(ts: readonly Tensor[], r: Round): number {
-  let s = 0
-  for (const t of ts) s += reduce(t, normalizeAxes(undefined, t.shape.length, 'ts'), 'sumsq')[0]
-  return normFromReduced(s, 2, r)
+/**
+ * The p-norm (`p > 0` or `Infinity`) of every slice of `x` over the reduced
+ * `axes` (normalized), right over the whole float range: ONE compensated
+ * `reduce` pass; a slice whose sum overflowed, or is so small that terms
+ * may have underflowed, is summed again with its elements scaled by a power
+ * of two (exact) that brings its largest magnitude near 1, as BLAS `nrm2`
+ * does. A norm above the float64 range is `Infinity`. NaN data gives a NaN
+ * norm, an infinite element an infinite one.
+ */
+export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms {
+  const count = axes.reduce((c, a) => c * x.shape[a], 1)
+  if (p === Infinity) return { norms: reduce(x, axes, 'maxabs'), error: 0, p, count }
+  const op = sumOp(p)
+  const sums = reduce(x, axes, op, p)
+  const norms = new Float64Array(sums.length)
+  let rescue = false
+  for (let i = 0; i < sums.length; i++) {
+    const s = sums[i]
+    if (s >= TINY && s < Infinity) norms[i] = rootOf(s, p)
+    else rescue = true
+  }
+  if (rescue) {
+    const max = reduce(x, axes, 'maxabs')
+    const scales = new Float64Array(sums.length).fill(1)
+    const shifts = new Int32Array(sums.length)
+    let scaled = false
+    for (let i = 0; i < sums.length; i++) {
+      const s = sums[i]
+      const m = max[i]
+      if (s >= TINY && s < Infinity) continue
+      if (!(m > 0 && m < Infinity)) norms[i] = m // 0, Infinity or NaN: the norm itself
+      else {
+        // m · 2^shift lies in [1, 2), or as near as a finite power of two allows
+        shifts[i] = Math.max(-1023, Math.min(1023, -Math.floor(Math.log2(m))))
+        scales[i] = pow2(shifts[i])
+        scaled = true
+      }
+    }
+    if (scaled) {
+      const again = reduce(scaleSlices(x, scales, axes), axes, op, p)
+      for (let i = 0; i < sums.length; i++) {
+        if (shifts[i] === 0) continue
+        sums[i] = again[i]
+        norms[i] = rootOf(again[i], p) * pow2(-shifts[i])
+      }
+    }
+  }
+  let lnMax = 0
+  for (const s of sums) if (s > 0 && s < Infinity) lnMax = Math.max(lnMax, Math.abs(Math.log(s)) + 1e-6)
+  return { norms, error: normError(p, count, lnMax), p, count }
+}
+
+/**
+ * The p-norm of all the elements of all of `ts` together (`p > 0` or
+ * `Infinity`), right over the whole float range: the norm of the tensors'
+ * norms, each from {@link sliceNorms}, with a power-of-two scaling by the
+ * largest; a NaN anywhere gives NaN, an infinite element `Infinity`.
+ */
+export function totalNorm(ts: readonly Tensor[], p: number): NormBound & { readonly norm: number } {
+  const each = ts.map((t) => sliceNorms(t, normalizeAxes(undefined, t.shape.length, 'ts'), p))
+  const norms = each.map((e) => e.norms[0])
+  const error = Math.max(0, ...each.map((e) => e.error))
+  const count = each.reduce((c, e) => c + e.count, 0)
+  let max = 0
+  for (const n of norms) if (n > max || n !== n) max = n
+  if (p === Infinity || !(max > 0 && max < Infinity)) return { norm: max, error, p, count }
+  const shift = Math.max(-1023, Math.min(1023, -Math.floor(Math.log2(max))))
+  const scale = pow2(shift)
+  let sum = 0
+  let comp = 0
+  for (const n of norms) {
+    const y = rootTerm(n * scale, p) - comp
+    const t = sum + y
+    comp = t - sum - y
+    sum = t
+  }
+  // one more term-and-root error on top of the tensors' own, over the k tensors' sum (near 1 after the scaling)
+  const total = sum - comp
+  const combined = error + normError(p, norms.length, Math.abs(Math.log(total)) + 1e-6)
+  return { norm: rootOf(total, p) * pow2(-shift), error: combined, p, count }
+}
+
+/** `|v|^p` for the finite order `p`. */
+function rootTerm(v: number, p: number): number {
+  return p === 2 ? v * v : p === 1 ? v : v ** p
+}
+
+/**
+ * The smaller of a limit and its value in the dtype: the bound every
+ * constrained slice must meet, whichever of the two the caller meant.
+ */
+export function limitOf(limit: number, r: Round): number {
+  const rounded = r(limit)
+  return rounded < limit ? rounded : limit
+}
+
+/**
+ * Validates a norm limit: a number `>= 0` (`> 0` when `positive`), finite
+ * unless `allowInfinity`, that does not round to 0 or to `Infinity` in
+ * `dtype` (a limit the dtype cannot hold is a `ConfigError`). Returns it
+ * rounded to the dtype, as the source systems cast it.
+ */
+export function checkLimit(name: string, value: unknown, dtype: Dtype, options: { positive?: boolean; allowInfinity?: boolean } = {}): number {
+  const v = checkNumber(name, value, { min: 0, minExclusive: options.positive === true, allowInfinity: options.allowInfinity === true })
+  const rounded = roundTo(dtype)(v)
+  if (v > 0 && rounded === 0) throw new ConfigError(name, `${v} rounds to 0 in ${dtype}; use a limit of at least ${dtype === 'float32' ? '1.4e-45' : '4.9e-324'}`)
+  if (v < Infinity && rounded === Infinity) throw new ConfigError(name, `${v} rounds to Infinity in ${dtype}; use Infinity for no limit, or a finite limit below ${dtype === 'float32' ? '3.4e38' : '1.8e308'}`)
+  return rounded
+}
+
+/**
+ * The factor to scale a slice by so that it provably ends within `limit`:
+ * `f` itself when it does, else the largest factor that does. `n` is the
+ * slice's computed norm (relative error at most `bound.error`), and each of
+ * the `bound.count` scaled elements is rounded to `dtype`: by at most its
+ * unit roundoff u in the normal range, by at most the subnormal step `d`
+ * (2⁻¹⁴⁹ or 2⁻¹⁰⁷⁴) below it. So the result's true p-norm is at most
+ * `f · n · (1 + error)(1 + u) + count^(1/p) · d`. A factor of exactly 1
+ * (the slice left as it is) is kept when `n(1 + error) <= limit`, or when
+ * `within()` shows the slice's exact norm to be within the limit (a slice
+ * whose norm equals the limit stays exactly as it is). Zero and NaN norms
+ * and factors, and an infinite limit, pass through.
+ */
+export function capFactor(f: number, n: number, limit: number, bound: NormBound, dtype: Dtype, within?: () => boolean): number {
+  if (!(n > 0) || !(f > 0) || limit === Infinity) return f
+  const hi = n * (1 + bound.error)
+  if (f === 1 && (hi <= limit || (n <= limit && within !== undefined && within()))) return 1
+  // a whole subnormal step per element (twice the rounding error: half of 2⁻¹⁰⁷⁴ is not a double)
+  const tiny = (dtype === 'float32' ? 2 ** -149 : 2 ** -1074) * (bound.p === Infinity ? 1 : bound.count ** (1 / bound.p)) * (1 + 4 * U)
+  // the product x·f is rounded once in float64 (and once more to float32); (1 + 4u) covers the roundings here
+  const room = (limit - tiny) / (hi * (dtype === 'float32' ? 1 + unitRoundoff(dtype) + U : 1 + U) * (1 + 4 * U))
+  if (!(room > 0)) return 0
+  return f <= room ? f : room
+}
+
+/** A finite double as `[m, e]` with `x = m · 2^e` exactly (`m` an integer). */
+function exactParts(x: number): [bigint, number] {
+  const view = new DataView(new ArrayBuffer(8))
+  view.setFloat64(0, x)
+  const bits = view.getBigUint64(0)
+  const biased = Number((bits >> 52n) & 0x7ffn)
+  const fraction = bits & 0xfffffffffffffn
+  const m = biased === 0 ? fraction : fraction | (1n << 52n)
+  return [x < 0 ? -m : m, (biased === 0 ? 1 : biased) - 1075]
+}
+
+/**
+ * Decides `‖values‖_p <= limit` exactly, for `p` of 1 or 2, in integer
+ * arithmetic over the doubles' exact values (used only for slices whose
+ * float64 norm cannot tell: a norm within rounding of the limit). Other
+ * orders, and non-finite values, are never decided (false).
+ */
+export function provablyWithin(values: readonly number[], p: number, limit: number): boolean {
+  if ((p !== 1 && p !== 2) || !(limit >= 0 && limit < Infinity) || !values.every(Number.isFinite)) return false
+  const parts = values.map((v) => exactParts(Math.abs(v)))
+  const [lm, le] = exactParts(limit)
+  const base = Math.min(le, ...parts.map(([, e]) => e))
+  const k = BigInt(p)
+  let sum = 0n
+  for (const [m, e] of parts) sum += (m << BigInt(e - base)) ** k
+  return sum <= (lm << BigInt(le - base)) ** k
+}
+
+/** The elements of slice `i` of `x` over `axes` (slices in row-major order of the kept axes), as numbers. */
+export function sliceValues(x: Tensor, axes: readonly number[], i: number): number[] {
+  const { shape, stride } = x
+  let offset = x.offset
+  let rest = i
+  for (let a = shape.length - 1; a >= 0; a--) {
+    if (axes.includes(a)) continue
+    offset += (rest % shape[a]) * stride[a]
+    rest = Math.floor(rest / shape[a])
+  }
+  return toArray(ndarray(x.data, axes.map((a) => shape[a]), axes.map((a) => stride[a]), offset) as Tensor)
 }
 
 /**
  * Lasagne's multiplier `clip(n, 0, m) / (eps + n)` for a slice of norm `n`,
- * `m` and `eps` already rounded to the compute dtype. Two departures, both
- * where Lasagne would give NaN because of the options rather than the data:
+ * in float64 from the dtype's `m` and `eps`. Two departures, both where
+ * Lasagne would give NaN because of the options rather than the data:
  * - a zero target (zero slice with `eps = 0`, Lasagne `0/0`) gives 0;
  * - `m = +∞` with `n = +∞` gives the limit of `n/(n + eps)`, 1 (Lasagne `∞/∞`).
  * A NaN `n` passes through `clip` and makes the multiplier NaN, as in Lasagne.
  */
-export function lasagneMultiplier(n: number, m: number, eps: number, r: Round): number {
+export function lasagneMultiplier(n: number, m: number, eps: number): number {
   if (m === Infinity && n === Infinity) return 1
   const target = n > m ? m : n // clip(n, 0, m), n >= 0 or NaN
   if (target === 0) return 0
-  return r(target / r(eps + n))
+  return target / (eps + n)
 }
 
 /**
  * Lasagne's total-norm multiplier of `ts`: validates `maxNorm` and
  * `epsilon` now, and returns the computation of
- * `[clip(N, 0, maxNorm) / (epsilon + N), N]`, `N` the joint L2 norm, in
- * `commonDtype(ts)` (one reduce pass per tensor when called). Every tensor
- * is then scaled by the one multiplier: `totalNormConstraint` does it in a
- * pass of its own, a fused optimizer step inside the next stage's pass.
+ * `[clip(N, 0, maxNorm) / (epsilon + N), N]`, `N` the joint L2 norm (one
+ * reduce pass per tensor when called), capped so that the scaled tensors
+ * stay within `maxNorm` (see {@link capFactor}). Every tensor is then scaled
+ * by the one multiplier: `totalNormConstraint` does it in a pass of its
+ * own, a fused optimizer step inside the next stage's pass. `N` is reported
+ * in `commonDtype(ts)`.
  */
 export function lasagneTotal(ts: readonly Tensor[], maxNorm: number, epsilon: number): () => [multiplier: number, norm: number] {
-  const r = roundTo(commonDtype(ts))
-  const m = r(checkNumber('maxNorm', maxNorm, { min: 0, allowInfinity: true }))
+  const dtype = commonDtype(ts)
+  const r = roundTo(dtype)
+  const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
   const eps = r(checkNumber('epsilon', epsilon, { min: 0 }))
+  const limit = limitOf(maxNorm, r)
   return () => {
-    const norm = totalL2Norm(ts, r)
-    return [lasagneMultiplier(norm, m, eps, r), norm]
+    const total = totalNorm(ts, 2)
+    return [capFactor(lasagneMultiplier(total.norm, m, eps), total.norm, limit, total, dtype), r(total.norm)]
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { ShapeError, checkNumber } from '../errors/index.js'
 import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo, scaleSlices } from '../tensor/index.js'
-import { sliceNorms } from './norms.js'
+import { capFactor, checkLimit, limitOf, provablyWithin, sliceNorms, sliceValues } from './norms.js'
 
 /**
  * Rescales each sub-tensor `x.select(dim, i)` whose p-norm exceeds `maxnorm`,
@@ -52,15 +52,19 @@ export function renorm(x: Tensor, p: number, dim: number, maxnorm: number): Tens
   const nd = t.shape.length
   if (nd < 2) throw new ShapeError('x', `renorm needs at least 2 dimensions, got ${nd} dimensions`)
   const order = checkNumber('p', p, { min: 0, minExclusive: true, allowInfinity: true })
-  const r = roundTo(dtypeOf(t))
-  const m = r(checkNumber('maxnorm', maxnorm, { min: 0, allowInfinity: true }))
+  const dtype = dtypeOf(t)
+  const r = roundTo(dtype)
+  const m = checkLimit('maxnorm', maxnorm, dtype, { allowInfinity: true })
   const [kept] = normalizeAxes([dim], nd, 'dim')
   const reduced = normalizeAxes(undefined, nd, 'dim').filter((a) => a !== kept)
   const eps = r(1e-7)
-  const factors = sliceNorms(t, reduced, order, r)
-  for (let i = 0; i < factors.length; i++) {
-    const n = factors[i]
-    factors[i] = n > m ? r(m / r(n + eps)) : 1 // strict >, as torch: a NaN norm keeps its slice
+  const limit = limitOf(maxnorm, r)
+  const bound = sliceNorms(t, reduced, order)
+  const { norms } = bound
+  for (let i = 0; i < norms.length; i++) {
+    const n = norms[i]
+    // strict >, as torch: a NaN norm keeps its slice
+    norms[i] = capFactor(n > m ? m / (n + eps) : 1, n, limit, bound, dtype, () => provablyWithin(sliceValues(t, reduced, i), order, limit))
   }
-  return scaleSlices(t, factors, reduced)
+  return scaleSlices(t, norms, reduced)
 }

@@ -48,6 +48,10 @@ export interface FastPath<S> {
   readonly needsUpdates?: boolean
   /** For a stage that maps the moved params `params + u` to its update (`constrainParams`). */
   readonly fromMoved?: (moved: Params, state: S, params: Params, fusion: Fusion) => readonly [Params, S]
+  /** The update ends by projecting the params (a chain whose last stage does): `chain` accepts it only as its last stage. */
+  readonly projects?: boolean
+  /** The stage passes its updates through unchanged (`identity`): it may follow a projection. */
+  readonly neutral?: boolean
 }
 
 const registry = new WeakMap<object, FastPath<unknown>>()
@@ -56,6 +60,17 @@ const registry = new WeakMap<object, FastPath<unknown>>()
 export function withFastPath<S>(tx: GradientTransformation<S>, fast: FastPath<S>): GradientTransformation<S> {
   registry.set(tx, fast as FastPath<unknown>)
   return tx
+}
+
+/** True for `constrainParams` and for a chain whose last stage other than identities ends with a projection of the params. */
+export function endsWithProjection(tx: GradientTransformation<unknown> | undefined): boolean {
+  const fast = tx === undefined ? undefined : fastPathOf(tx)
+  return fast?.fromMoved !== undefined || fast?.projects === true
+}
+
+/** True for `identity()` (and chains of identities): a stage that changes nothing. */
+export function isNeutral(tx: GradientTransformation<unknown>): boolean {
+  return fastPathOf(tx)?.neutral === true
 }
 
 /** The fast paths registered for `tx`, if any. */
@@ -107,6 +122,10 @@ function scaleKernel(c1: number, c2: number, f32: boolean, apply: boolean): Kern
  * position, writing `nOut` outputs. Output `i` goes into `reuse(ts, i)` when
  * that gives storage (donation), else into an arena (one per output tree,
  * so small leaves share buffers). Returns the `nOut` output trees.
+ *
+ * `checkOrder` lists the trees in the order they are compared: the first is
+ * the reference, and a difference names the tree that departs from it, so
+ * the trees a caller is likelier to get wrong (the incoming updates) go last.
  */
 export function leafPass(
   trees: readonly Tree[],
@@ -114,15 +133,29 @@ export function leafPass(
   nOut: number,
   kernelFor: (dtype: Dtype) => Kernel,
   reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
+  checkOrder?: readonly number[],
 ): Params[] {
   const specs = new Array<FloatArray>(nOut)
   const arenas = Array.from({ length: nOut }, () => new Arena())
-  return zipMany(trees, names, nOut, (ts, path) => {
-    checkLeaves(ts, names, path)
+  const pass = (ts: Tensor[]): Tensor[] => {
     const dtype = dtypeOf(ts[0])
     const n = sizeOf(ts[0].shape)
     for (let i = 0; i < nOut; i++) specs[i] = reuse(ts, i) ?? arenas[i].take(dtype, n)
     return map(ts, specs, kernelFor(dtype))
+  }
+  if (checkOrder === undefined) {
+    return zipMany(trees, names, nOut, (ts, path) => {
+      checkLeaves(ts, names, path)
+      return pass(ts)
+    }) as Params[]
+  }
+  const ordered = checkOrder.map((i) => trees[i])
+  const orderedNames = checkOrder.map((i) => names[i])
+  const inKernelOrder = new Array<Tensor>(trees.length)
+  return zipMany(ordered, orderedNames, nOut, (ts, path) => {
+    checkLeaves(ts, orderedNames, path)
+    for (let j = 0; j < ts.length; j++) inKernelOrder[checkOrder[j]] = ts[j]
+    return pass(inKernelOrder)
   }) as Params[]
 }
 

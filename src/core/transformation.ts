@@ -5,11 +5,11 @@
  * @module core
  */
 import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
-import { ConfigError, StructureError, checkOptions, describe } from '../errors/index.js'
+import { ConfigError, StructureError, checkFunction, checkOptions, describe } from '../errors/index.js'
 import { type Tensor, add } from '../tensor/index.js'
-import { type Tree, zipTrees } from '../tree/index.js'
+import { type Tree, assertSameStructure, zipTrees } from '../tree/index.js'
 import { checkNotDonated, donation } from './donation.js'
-import { type Fusion, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
+import { type Fusion, endsWithProjection, isNeutral, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
 
 /**
  * Parameters, gradients and updates: a tree of tensors.
@@ -24,22 +24,54 @@ export type Params = Tree<Tensor>
  * never writes its arguments. `params` is needed by transformations that look
  * at the parameters (`constrainParams`, weight decay).
  *
+ * The outgoing updates have the structure of the incoming ones, so `update`
+ * returns the caller's own tree type. Build one with {@link transformation}.
+ *
  * @example
- * const scaleBy2: GradientTransformation<EmptyState> = {
- *   init: () => EMPTY_STATE,
- *   update: (u, s) => [mapTree(u, (t) => scaleAll(t, 2)), s],
- * }
+ * const scaleBy2 = transformation({ init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (t) => scaleAll(t, 2)), s] })
+ * const [u] = scaleBy2.update({ w: tensor([1, 2]) }, scaleBy2.init({})) // u.w: [2, 4], typed { w: Tensor }
  * @category model
  */
 export interface GradientTransformation<S = unknown> {
   /** The initial state for `params` (e.g. zero moments of each leaf's shape and dtype). */
   init(params: Params): S
   /**
-   * Maps incoming `updates` and the old `state` to the outgoing updates and
-   * a new state; `params` are the current parameters, for the stages that
-   * need them. Writes none of its arguments.
+   * Maps incoming `updates` and the old `state` to the outgoing updates (a
+   * tree of the same structure, so of the same type `U`) and a new state;
+   * `params` are the current parameters, for the stages that need them.
+   * Writes none of its arguments.
    */
-  update(updates: Params, state: S, params?: Params): readonly [Params, S]
+  update<U extends Params>(updates: U, state: S, params?: Params): readonly [U, S]
+}
+
+/**
+ * The update function of a transformation as it is written: trees in, trees
+ * out (the structure of `updates` is kept, which {@link transformation}
+ * turns into the caller's own type).
+ * @category model
+ */
+export type UpdateFn<S> = (updates: Params, state: S, params?: Params) => readonly [Params, S]
+
+/**
+ * A {@link GradientTransformation} from its `init` and `update` functions,
+ * written on plain trees. `update` must return updates of the structure it
+ * was given (every library stage does); the result's `update` is typed to
+ * return the caller's own tree type, so no cast is needed at the call site.
+ *
+ * @example
+ * // Optax `scale(2)`, written by hand
+ * const scaleBy2 = transformation({
+ *   init: () => EMPTY_STATE,
+ *   update: (u, s) => [mapTree(u, (t) => scaleAll(t, 2)), s],
+ * })
+ * @category constructors
+ */
+export function transformation<S>(tx: { readonly init: (params: Params) => NoInfer<S>; readonly update: UpdateFn<S> }): GradientTransformation<S> {
+  if (typeof tx !== 'object' || tx === null) throw new ConfigError('tx', `expected { init, update }, got ${describe(tx)}`)
+  checkFunction('init', tx.init, '(params) => state')
+  checkFunction('update', tx.update, '(updates, state, params?) => [updates, state]')
+  // the one place the kept structure becomes the caller's type
+  return { init: tx.init, update: tx.update as GradientTransformation<S>['update'] }
 }
 
 /**
@@ -82,8 +114,8 @@ export const EMPTY_STATE: EmptyState = Object.freeze({})
  * @category constructors
  */
 export function identity(): GradientTransformation<EmptyState> {
-  const tx: GradientTransformation<EmptyState> = { init: () => EMPTY_STATE, update: (updates, state) => [updates, state] }
-  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f.apply, f.recycle), state] })
+  const tx = transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state) => [updates, state] })
+  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f.apply, f.recycle), state], neutral: true })
 }
 
 /**
@@ -99,7 +131,15 @@ export function chain<const T extends readonly GradientTransformation<unknown>[]
   ...txs: T
 ): GradientTransformation<{ readonly [K in keyof T]: StateOf<T[K]> }> {
   type S = { readonly [K in keyof T]: StateOf<T[K]> }
-  txs.forEach((tx, i) => checkTransformation(`chain[${i}]`, tx))
+  txs.forEach((tx, i) => {
+    checkTransformation(`chain[${i}]`, tx)
+    if (endsWithProjection(tx) && !txs.slice(i + 1).every(isNeutral)) {
+      throw new ConfigError(
+        `chain[${i}]`,
+        'constrainParams (or a chain ending with it) must be the last stage of a chain (only identities may follow it): a stage after it would move the params off the constraint, and its update is not a gradient',
+      )
+    }
+  })
   // the stages run in order; neighbouring elementwise stages share one pass per leaf (see fusion.ts)
   const run = (updates: Params, state: S, params: Params | undefined, fusion: Fusion): readonly [Params, S] => {
     const states = state as unknown as readonly unknown[]
@@ -109,11 +149,13 @@ export function chain<const T extends readonly GradientTransformation<unknown>[]
     const [u, next] = runChain(txs, updates, states, params, fusion)
     return [u, Object.freeze(next) as unknown as S]
   }
-  const tx: GradientTransformation<S> = {
+  const tx = transformation<S>({
     init: (params) => Object.freeze(txs.map((t) => t.init(params))) as unknown as S,
     update: (updates, state, params) => run(updates, state, params, {}),
-  }
-  return withFastPath(tx, { run })
+  })
+  // identities after the projection change nothing: the chain still ends with it
+  const projects = txs.some(endsWithProjection)
+  return withFastPath(tx, { run, projects, neutral: txs.every(isNeutral) })
 }
 
 /**
@@ -140,8 +182,8 @@ export const Monoid: FMonoid<GradientTransformation<unknown>> = {
  * applyUpdates({ w: tensor([1, 2]) }, { w: tensor([0.5, -1]) }) // { w: [1.5, 1] }
  * @category utils
  */
-export function applyUpdates(params: Params, updates: Params): Params {
-  return zipTrees([params, updates], ['params', 'updates'], ([p, u]) => add(p, u))
+export function applyUpdates<P extends Params>(params: P, updates: Params): P {
+  return zipTrees([params, updates], ['params', 'updates'], ([p, u]) => add(p, u)) as P // zipTrees keeps the structure of params
 }
 
 /**
@@ -151,8 +193,8 @@ export function applyUpdates(params: Params, updates: Params): Params {
 export interface Optimizer<S> {
   /** The initial state for `params`. */
   init(params: Params): S
-  /** `(params, grads, state) -> [params', state']`: one pure step. */
-  step(params: Params, grads: Params, state: S): readonly [Params, S]
+  /** `(params, grads, state) -> [params', state']`: one pure step; `params'` has the type of `params`. */
+  step<P extends Params>(params: P, grads: Params, state: S): readonly [P, S]
 }
 
 /**
@@ -201,26 +243,30 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
   checkOptions('options', options, ['donate'])
   const donate = options?.donate ?? false
   if (typeof donate !== 'boolean') throw new ConfigError('options.donate', `expected true or false, got ${describe(donate)}`)
+  // the new params have the structure of `params` (every stage keeps the structure)
+  const run = (params: Params, grads: Params, state: S): readonly [Params, S] => {
+    const args = [
+      ['params', params],
+      ['state', state],
+      ['grads', grads],
+    ] as const
+    if (!donate) {
+      checkNotDonated(args)
+      assertSameStructure([params, grads], ['params', 'grads'])
+      return runFused(tx, grads, state, params, { apply: { params, recycle: false } })
+    }
+    const { recycle, finish } = donation(args, 2)
+    let result: readonly [Params, S] | undefined
+    try {
+      assertSameStructure([params, grads], ['params', 'grads'])
+      result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle })
+      return result
+    } finally {
+      finish(result ?? [])
+    }
+  }
   return {
     init: (params) => tx.init(params),
-    step: (params, grads, state) => {
-      const args = [
-        ['params', params],
-        ['state', state],
-        ['grads', grads],
-      ] as const
-      if (!donate) {
-        checkNotDonated(args)
-        return runFused(tx, grads, state, params, { apply: { params, recycle: false } })
-      }
-      const { recycle, finish } = donation(args, 2)
-      let result: readonly [Params, S] | undefined
-      try {
-        result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle })
-        return result
-      } finally {
-        finish(result ?? [])
-      }
-    },
+    step: <P extends Params>(params: P, grads: Params, state: S) => run(params, grads, state) as readonly [P, S],
   }
 }

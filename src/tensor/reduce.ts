@@ -135,6 +135,14 @@ function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]
  * merged, so a column reduction of a row-major matrix reads memory
  * sequentially and accumulates into a row of per-column sums.
  *
+ * Sums are compensated (Kahan): every term is non-negative, so a sum's
+ * relative error is at most `2u + 4n·u²` (u = 2⁻⁵³) plus the error of its
+ * terms (none for `x²` of float32 data, `u` each for float64), whatever the
+ * order of the walk. A view and its contiguous copy therefore agree to about
+ * one float64 ulp. Terms are not rescaled here: a sum whose terms overflow
+ * is `Infinity`, one whose terms underflow loses them; the norms built on it
+ * (`constraints`) rescale such slices.
+ *
  * @example
  * reduce(tensor([[3, 0], [4, 1]]), [0], 'sumsq') // Float64Array [25, 1]
  * @category kernels
@@ -147,13 +155,34 @@ export function reduce(x: Tensor, axes: readonly number[], op: Reduction, p = 2)
   const { n, s } = inner
   const as = inner.a
   const data = x.data
+  if (op === 'maxabs') {
+    walk(dims, off, aoff, 0, (d, a) => {
+      if (as === 0) acc[a] = combineMax(acc[a], runMax(data, d, s, n))
+      else runMaxVector(data, d, s, n, acc, a, as)
+    })
+    return acc
+  }
+  // Kahan: comp holds the low-order part lost by each accumulator so far (negated)
+  const comp = new Float64Array(acc.length)
+  const scalar = op === 'sumsq' ? runSumsq : op === 'sumabs' ? runSumabs : runSumpow
+  const vector = op === 'sumsq' ? runSumsqVector : op === 'sumabs' ? runSumabsVector : runSumpowVector
   walk(dims, off, aoff, 0, (d, a) => {
-    if (as === 0) acc[a] = combine(op, acc[a], runScalar(op, data, d, s, n, p))
-    else runVector(op, data, d, s, n, acc, a, as, p)
+    if (as === 0) scalar(data, d, s, n, acc, comp, a, p)
+    else vector(data, d, s, n, acc, comp, a, as, p)
   })
+  let poisoned = false
+  for (let i = 0; i < acc.length; i++) {
+    const v = acc[i] - comp[i]
+    acc[i] = v
+    if (v !== v) poisoned = true
+  }
+  if (poisoned) {
+    // a term of Infinity makes the compensation NaN: the sum of non-negative terms is then Infinity, unless the slice holds a NaN
+    const max = reduce(x, axes, 'maxabs')
+    for (let i = 0; i < acc.length; i++) if (acc[i] !== acc[i]) acc[i] = max[i] !== max[i] ? NaN : Infinity
+  }
   return acc
 }
-
 /**
  * The odometer over the outer axes of a plan: calls `run` with the data,
  * accumulator and output offsets of every inner run, in storage order.
@@ -184,59 +213,129 @@ function walk(dims: readonly Dim[], off: number, aoff: number, ooff: number, run
   }
 }
 
-function combine(op: Reduction, cur: number, r: number): number {
-  if (op !== 'maxabs') return cur + r
+function combineMax(cur: number, r: number): number {
   return r > cur || r !== r ? r : cur
 }
 
-/** One run reduced to a scalar (the run lies inside one slice). */
-function runScalar(op: Reduction, x: ArrayLike<number>, d: number, s: number, n: number, p: number): number {
+/** `max |x|` of one run inside one slice (NaN as soon as one element is NaN). */
+function runMax(x: FloatArray, d: number, s: number, n: number): number {
   let r = 0
-  switch (op) {
-    case 'sumsq':
-      for (let k = 0; k < n; k++, d += s) {
-        const v = x[d]
-        r += v * v
-      }
-      return r
-    case 'sumabs':
-      for (let k = 0; k < n; k++, d += s) r += Math.abs(x[d])
-      return r
-    case 'sumpow':
-      for (let k = 0; k < n; k++, d += s) r += Math.abs(x[d]) ** p
-      return r
-    case 'maxabs':
-      for (let k = 0; k < n; k++, d += s) {
-        const v = Math.abs(x[d])
-        if (v > r) r = v
-        else if (v !== v) return v
-      }
-      return r
+  for (let k = 0; k < n; k++, d += s) {
+    const v = Math.abs(x[d])
+    if (v > r) r = v
+    else if (v !== v) return v
+  }
+  return r
+}
+
+/** `max |x|` of one run across slices, each element into its own accumulator. */
+function runMaxVector(x: FloatArray, d: number, s: number, n: number, acc: Float64Array, a: number, as: number): void {
+  for (let k = 0; k < n; k++, d += s, a += as) {
+    const v = Math.abs(x[d])
+    const c = acc[a]
+    if (v > c || v !== v) acc[a] = c !== c ? c : v
   }
 }
 
-/** One run that crosses slices: each element goes to its own accumulator. */
-function runVector(op: Reduction, x: ArrayLike<number>, d: number, s: number, n: number, acc: Float64Array, a: number, as: number, p: number): void {
-  switch (op) {
-    case 'sumsq':
-      for (let k = 0; k < n; k++, d += s, a += as) {
-        const v = x[d]
-        acc[a] += v * v
-      }
-      return
-    case 'sumabs':
-      for (let k = 0; k < n; k++, d += s, a += as) acc[a] += Math.abs(x[d])
-      return
-    case 'sumpow':
-      for (let k = 0; k < n; k++, d += s, a += as) acc[a] += Math.abs(x[d]) ** p
-      return
-    case 'maxabs':
-      for (let k = 0; k < n; k++, d += s, a += as) {
-        const v = Math.abs(x[d])
-        const c = acc[a]
-        if (v > c || v !== v) acc[a] = c !== c ? c : v
-      }
-      return
+/**
+ * One run inside one slice, added to `acc[a]` with Kahan compensation in
+ * `comp[a]`; two interleaved partial sums keep the loop from waiting on
+ * one chain of additions.
+ */
+type ScalarRun = (x: FloatArray, d: number, s: number, n: number, acc: Float64Array, comp: Float64Array, a: number, p: number) => void
+/** One run across slices: element `k` goes to accumulator `a + k·as`. */
+type VectorRun = (x: FloatArray, d: number, s: number, n: number, acc: Float64Array, comp: Float64Array, a: number, as: number, p: number) => void
+
+const runSumsq: ScalarRun = (x, d, s, n, acc, comp, a) => {
+  let s0 = acc[a]
+  let c0 = comp[a]
+  let s1 = 0
+  let c1 = 0
+  let k = 0
+  for (; k + 1 < n; k += 2, d += 2 * s) {
+    const v0 = x[d]
+    const v1 = x[d + s]
+    const y0 = v0 * v0 - c0
+    const y1 = v1 * v1 - c1
+    const t0 = s0 + y0
+    const t1 = s1 + y1
+    c0 = t0 - s0 - y0
+    c1 = t1 - s1 - y1
+    s0 = t0
+    s1 = t1
+  }
+  if (k < n) {
+    const v = x[d]
+    const y = v * v - c0
+    const t = s0 + y
+    c0 = t - s0 - y
+    s0 = t
+  }
+  merge(acc, comp, a, s0, c0, s1, c1)
+}
+
+const runSumabs: ScalarRun = (x, d, s, n, acc, comp, a) => {
+  let s0 = acc[a]
+  let c0 = comp[a]
+  for (let k = 0; k < n; k++, d += s) {
+    const y = Math.abs(x[d]) - c0
+    const t = s0 + y
+    c0 = t - s0 - y
+    s0 = t
+  }
+  acc[a] = s0
+  comp[a] = c0
+}
+
+const runSumpow: ScalarRun = (x, d, s, n, acc, comp, a, p) => {
+  let s0 = acc[a]
+  let c0 = comp[a]
+  for (let k = 0; k < n; k++, d += s) {
+    const y = Math.abs(x[d]) ** p - c0
+    const t = s0 + y
+    c0 = t - s0 - y
+    s0 = t
+  }
+  acc[a] = s0
+  comp[a] = c0
+}
+
+/** Folds a second Kahan partial sum `(s1, c1)` into `(s0, c0)` and stores the result at `a`. */
+function merge(acc: Float64Array, comp: Float64Array, a: number, s0: number, c0: number, s1: number, c1: number): void {
+  const y = s1 - c1 - c0
+  const t = s0 + y
+  acc[a] = t
+  comp[a] = t - s0 - y
+}
+
+const runSumsqVector: VectorRun = (x, d, s, n, acc, comp, a, as) => {
+  for (let k = 0; k < n; k++, d += s, a += as) {
+    const v = x[d]
+    const y = v * v - comp[a]
+    const sum = acc[a]
+    const t = sum + y
+    comp[a] = t - sum - y
+    acc[a] = t
+  }
+}
+
+const runSumabsVector: VectorRun = (x, d, s, n, acc, comp, a, as) => {
+  for (let k = 0; k < n; k++, d += s, a += as) {
+    const y = Math.abs(x[d]) - comp[a]
+    const sum = acc[a]
+    const t = sum + y
+    comp[a] = t - sum - y
+    acc[a] = t
+  }
+}
+
+const runSumpowVector: VectorRun = (x, d, s, n, acc, comp, a, as, p) => {
+  for (let k = 0; k < n; k++, d += s, a += as) {
+    const y = Math.abs(x[d]) ** p - comp[a]
+    const sum = acc[a]
+    const t = sum + y
+    comp[a] = t - sum - y
+    acc[a] = t
   }
 }
 

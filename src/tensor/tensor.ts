@@ -12,6 +12,7 @@
 import ndarray from 'ndarray'
 import type { NdArray } from 'ndarray'
 import { DtypeError, InvalidTensorError, ShapeError, describe } from '../errors/index.js'
+import { donatedError, isTaken } from './taken.js'
 
 /** The storage of a tensor. */
 export type FloatArray = Float32Array | Float64Array
@@ -200,8 +201,9 @@ export function isTensor(x: unknown): x is Tensor {
 
 /**
  * The one tensor validator: returns `x` when it is a tensor, otherwise throws
- * an `InvalidTensorError` (not an ndarray) or a `DtypeError` (an integer or
- * generic ndarray) naming `where`. It also checks that every element of the
+ * an `InvalidTensorError` (not an ndarray), a `DtypeError` (an integer or
+ * generic ndarray) or a `DonatedBufferError` (a tensor whose buffer a
+ * donating step took over) naming `where`. It also checks that every element of the
  * view lies inside its storage.
  * @category utils
  */
@@ -216,6 +218,7 @@ export function assertTensor(x: unknown, where: string): Tensor {
     }
     throw new InvalidTensorError(where, `expected a Tensor (an ndarray over Float32Array or Float64Array), got ${describe(x)}`)
   }
+  if (isTaken(x)) throw donatedError(where)
   const { shape, stride, offset, data } = x
   let lo = offset
   let hi = offset

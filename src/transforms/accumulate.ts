@@ -4,7 +4,7 @@
  *
  * @module transforms
  */
-import { type GradientTransformation, type Params, checkTransformation } from '../core/index.js'
+import { type GradientTransformation, type Params, checkTransformation, transformation } from '../core/index.js'
 import { checkNumber, checkOptions } from '../errors/index.js'
 import { type Tensor, dtypeOf, map, roundTo, zerosLike } from '../tensor/index.js'
 import { mapTree, zipTrees } from '../tree/index.js'
@@ -77,7 +77,7 @@ export function multiSteps<S>(tx: GradientTransformation<S>, options: MultiSteps
   const everyK = checkNumber('everyK', options?.everyK, { min: 1, integer: true })
   const make = (miniStep: number, gradientStep: number, accGrads: Params, innerState: S): MultiStepsState<S> =>
     Object.freeze({ miniStep, gradientStep, accGrads, innerState })
-  return {
+  return transformation<MultiStepsState<S>>({
     init: (params) => make(0, 0, mapTree(params, zerosLike, 'params'), tx.init(params)),
     update: (grads, state, params) => {
       checkState('state', state, MULTI_STEPS_KEYS, 'multiSteps')
@@ -88,5 +88,5 @@ export function multiSteps<S>(tx: GradientTransformation<S>, options: MultiSteps
       const [updates, next] = tx.update(mean, innerState, params)
       return [updates, make(0, gradientStep + 1, mapTree(accGrads, zerosLike, 'state.accGrads'), next)]
     },
-  }
+  })
 }

@@ -5,7 +5,7 @@
  *
  * @module transforms
  */
-import { type GradientTransformation, type Params } from '../core/index.js'
+import { type GradientTransformation, type Params, transformation } from '../core/index.js'
 import { type Epilogue, type Fusion, epilogue, leafPass, perDtype, withFastPath } from '../core/fusion.js'
 import { checkNumber } from '../errors/index.js'
 import { type Arena, type Dtype, type Kernel, type Tensor, zerosLike } from '../tensor/index.js'
@@ -64,7 +64,7 @@ export const UNFUSED: Fusion = Object.freeze({})
  * block's fast path for `chain` and `optimizer().step`.
  */
 export function block<S>(init: (params: Params) => S, step: (updates: Params, state: S, fusion: Fusion) => readonly [Params, S]): GradientTransformation<S> {
-  const tx: GradientTransformation<S> = { init, update: (updates, state) => step(updates, state, UNFUSED) }
+  const tx = transformation<S>({ init, update: (updates, state) => step(updates, state, UNFUSED) })
   return withFastPath(tx, { run: (updates, state, _params, fusion) => step(updates, state, fusion) })
 }
 
@@ -106,5 +106,9 @@ export function fusedPass(
           const old = i >= lead ? ts[1 + i - lead] : recycleParams ? ts[ts.length - 1] : undefined
           return old === undefined ? undefined : recycle(old)
         }
-  return leafPass(trees, treeNames, nOut, kernelFor, reuse)
+  // compared against the params (or the state), so a wrong update is the one named
+  const last = trees.length - 1
+  const stateAt = state.map((_, i) => i + 1)
+  const checkOrder = apply === undefined ? [...stateAt, 0] : [last, ...stateAt, 0]
+  return leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder)
 }

@@ -7,7 +7,7 @@
  *
  * @module transforms
  */
-import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params } from '../core/index.js'
+import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, transformation } from '../core/index.js'
 import { type Fusion, differenceTree, scaleTree, withFastPath } from '../core/fusion.js'
 import { clipByGlobalNorm, clipGradNorm, totalNormConstraint } from '../constraints/index.js'
 import { lasagneTotal } from '../constraints/norms.js'
@@ -46,14 +46,14 @@ function onLeaves(tree: Params, root: string, f: (ts: Tensor[]) => readonly Tens
  */
 export function leafwise(f: (t: Tensor) => Tensor): GradientTransformation<EmptyState> {
   checkConstraint(f)
-  return {
+  return transformation<EmptyState>({
     init: () => EMPTY_STATE,
     update: (updates, state) => {
-      const out = mapTree(updates, f, 'updates')
-      assertSameStructure([updates, out as Params], ['updates', 'constraint(updates)'])
-      return [out as Params, state]
+      const out = mapTree(updates, f, 'updates') as Params
+      assertSameStructure([updates, out], ['updates', 'constraint(updates)'])
+      return [out, state]
     },
-  }
+  })
 }
 
 /**
@@ -68,10 +68,10 @@ export function leafwise(f: (t: Tensor) => Tensor): GradientTransformation<Empty
  */
 export function treewise(f: (ts: Tensor[]) => Tensor[]): GradientTransformation<EmptyState> {
   checkConstraint(f)
-  return {
+  return transformation<EmptyState>({
     init: () => EMPTY_STATE,
     update: (updates, state) => [onLeaves(updates, 'updates', f), state],
-  }
+  })
 }
 
 /**
@@ -115,7 +115,7 @@ export function constrainParams(f: (ts: Tensor[]) => Tensor[]): GradientTransfor
     // `params + u` (as applyUpdates), with any pending scale of `u` in the same pass
     return fromMoved(scaleTree(updates, [fusion.pre], { params, recycle: false }), state, params, fusion)
   }
-  const tx: GradientTransformation<EmptyState> = { init: () => EMPTY_STATE, update: (updates, state, params) => run(updates, state, params, {}) }
+  const tx = transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state, params) => run(updates, state, params, {}) })
   return withFastPath(tx, { run, fromMoved })
 }
 
@@ -173,7 +173,7 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
   }
   const clip = CLIPPERS[flavor]
   clip([], maxNorm) // validates maxNorm now, not at the first step
-  const tx: GradientTransformation<ClipByTotalNormState> = {
+  const tx = transformation<ClipByTotalNormState>({
     init: () => Object.freeze({ norm: 0 }),
     update: (updates) => {
       let norm = 0
@@ -184,7 +184,7 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
       })
       return [clipped, Object.freeze({ norm })]
     },
-  }
+  })
   if (flavor !== 'lasagne') return tx
   // Lasagne's clipping multiplies every update by one factor: in a chain it folds into the next stage's pass
   return withFastPath(tx, {

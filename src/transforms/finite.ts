@@ -4,7 +4,7 @@
  *
  * @module transforms
  */
-import { type GradientTransformation, type Params, checkTransformation } from '../core/index.js'
+import { type GradientTransformation, type Params, checkTransformation, transformation } from '../core/index.js'
 import { StructureError, checkNumber, checkOptions, describe } from '../errors/index.js'
 import { type Kernel, type Tensor, dtypeOf, isTensor, map, normalizeAxes, reduce, zerosLike } from '../tensor/index.js'
 import { type Tree, isPlainObject, leaves, mapTree, walk } from '../tree/index.js'
@@ -123,7 +123,7 @@ export function applyIfFinite<S>(tx: GradientTransformation<S>, options: ApplyIf
   const maxErrors = m === Infinity ? m : checkNumber('maxConsecutiveErrors', m, { min: 0, integer: true })
   const make = (consecutiveSkips: number, totalSkips: number, lastFinite: boolean, innerState: S): ApplyIfFiniteState<S> =>
     Object.freeze({ consecutiveSkips, totalSkips, lastFinite, innerState })
-  return {
+  return transformation<ApplyIfFiniteState<S>>({
     init: (params) => make(0, 0, true, tx.init(params)),
     update: (grads, state, params) => {
       checkState('state', state, APPLY_IF_FINITE_KEYS, 'applyIfFinite')
@@ -137,7 +137,7 @@ export function applyIfFinite<S>(tx: GradientTransformation<S>, options: ApplyIf
       if (mayLetThrough) return [updates, make(0, totalSkips, false, next)]
       return skip()
     },
-  }
+  })
 }
 
 /**
@@ -168,7 +168,7 @@ const zeroNanKernel: Kernel = (n, [o], [x]) => {
  * @category constructors
  */
 export function zeroNans(): GradientTransformation<ZeroNansState> {
-  return {
+  return transformation<ZeroNansState>({
     init: (params) => Object.freeze({ foundNan: mapTree(params, () => false, 'params') }),
     update: (updates, state) => {
       checkState('state', state, ['foundNan'], 'zeroNans')
@@ -179,5 +179,5 @@ export function zeroNans(): GradientTransformation<ZeroNansState> {
       })
       return [out as Params, Object.freeze({ foundNan: foundNan as Tree<boolean> })]
     },
-  }
+  })
 }

@@ -4,7 +4,7 @@
  *
  * @module transforms
  */
-import { type GradientTransformation, checkTransformation } from '../core/index.js'
+import { type GradientTransformation, checkTransformation, transformation } from '../core/index.js'
 import { checkFunction, checkNumber, checkOptions } from '../errors/index.js'
 import { countOf } from './block.js'
 import { ANY_FINITE, type Hyperparameter, type Schedule, hyperparameter } from './hyper.js'
@@ -91,7 +91,7 @@ export function injectHyperparams<O, S>(factory: (options: O) => GradientTransfo
     }
     const build = (values: Values): GradientTransformation<S> => factory({ ...statics, ...values } as O)
     const first = validated(scheduledAt(0, Object.fromEntries(numbers) as Values), build)
-    return {
+    return transformation<InjectHyperparamsState<S, K>>({
       init: (params) => Object.freeze({ count: 0, hyperparams: first, inner: build(first).init(params) }),
       update: (updates, state, params) => {
         const count = countOf(state)
@@ -100,7 +100,7 @@ export function injectHyperparams<O, S>(factory: (options: O) => GradientTransfo
         const [u, inner] = build(values).update(updates, state.inner, params)
         return [u, Object.freeze({ count: count + 1, hyperparams: scheduledAt(count + 1, values), inner })]
       },
-    }
+    })
   }
 }
 

@@ -4,7 +4,7 @@
  *
  * @module transforms
  */
-import { type GradientTransformation } from '../core/index.js'
+import { type GradientTransformation, transformation } from '../core/index.js'
 import { type Factor, scaleTree, withFastPath } from '../core/fusion.js'
 import { roundTo } from '../tensor/index.js'
 import { countOf } from './block.js'
@@ -31,13 +31,13 @@ function scaleBy(factor: HyperAt, sign: 1 | -1): GradientTransformation<ScaleSta
     const f = factor(count)
     return [(dtype) => sign * roundTo(dtype)(f), Object.freeze({ count: count + 1 })]
   }
-  const tx: GradientTransformation<ScaleState> = {
+  const tx = transformation<ScaleState>({
     init: () => Object.freeze({ count: 0 }),
     update: (updates, state) => {
       const [c, next] = scaling(state)
       return [scaleTree(updates, [c]), next]
     },
-  }
+  })
   return withFastPath(tx, {
     scaling,
     run: (updates, state, _params, fusion) => {

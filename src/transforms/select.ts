@@ -9,7 +9,7 @@
  *
  * @module transforms
  */
-import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, type StateOf, checkTransformation } from '../core/index.js'
+import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, type StateOf, checkTransformation, transformation } from '../core/index.js'
 import { ConfigError, describe } from '../errors/index.js'
 import type { Tensor } from '../tensor/index.js'
 import { type Path, type TreeDef, type Tree, flatten, formatPath, isPlainObject, unflatten, walk, zipTrees } from '../tree/index.js'
@@ -131,7 +131,7 @@ const isBoolean = (v: unknown, where: string): boolean => {
 export function masked<S>(tx: GradientTransformation<S>, mask: LeafSpec<boolean>): GradientTransformation<MaskedState<S>> {
   checkTransformation('tx', tx)
   checkSpec('mask', mask)
-  return {
+  return transformation<MaskedState<S>>({
     init: (params) => {
       const r = resolve(mask, params, 'params', 'mask', isBoolean)
       return Object.freeze({ innerState: tx.init(pick(r.def, r.leaves, (i) => r.choices[i])) })
@@ -146,7 +146,7 @@ export function masked<S>(tx: GradientTransformation<S>, mask: LeafSpec<boolean>
       const out = r.leaves.map((t, i) => (keep(i) ? inner[j++] : t))
       return [unflatten(r.def, out) as Params, Object.freeze({ innerState: next })]
     },
-  }
+  })
 }
 
 /**
@@ -187,7 +187,7 @@ export function partition<T extends { readonly [K in keyof T]: GradientTransform
     return v as keyof T & string
   }
   type States = PartitionState<T>['innerStates']
-  return {
+  return transformation<PartitionState<T>>({
     init: (params) => {
       const r = resolve(labels, params, 'params', 'labels', isLabel)
       const states: Record<string, unknown> = {}
@@ -210,7 +210,7 @@ export function partition<T extends { readonly [K in keyof T]: GradientTransform
       }
       return [unflatten(r.def, out) as Params, Object.freeze({ innerStates: Object.freeze(states) as States })]
     },
-  }
+  })
 }
 
 /**
@@ -222,7 +222,7 @@ export function partition<T extends { readonly [K in keyof T]: GradientTransform
  * @category constructors
  */
 export function setToZero(): GradientTransformation<EmptyState> {
-  return { init: () => EMPTY_STATE, update: (updates, state) => [zeroUpdates(updates), state] }
+  return transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state) => [zeroUpdates(updates), state] })
 }
 
 /**

@@ -74,7 +74,9 @@ function setKey(o: Record<string, unknown>, key: string, v: unknown): void {
  * structure (and, for tensor leaves, in shape and dtype), calls `onLeaf` with
  * the N leaves at each leaf position and the live path, and builds `nOut`
  * output trees of the first tree's structure from the `nOut` values `onLeaf`
- * returns. Containers it builds are frozen.
+ * returns. Containers it builds are frozen. A cycle in the first tree (a
+ * container that contains itself) is a `StructureError` naming the path
+ * where it closes.
  *
  * `names` are the roots used in error messages (`'updates'`, `'state.mu'`).
  * @category utils
@@ -93,6 +95,18 @@ export function walk<R>(
     throw new StructureError('names', `expected an array of root names (strings), got ${describe(names)}`)
   }
   const path: (string | number)[] = []
+  // the containers of the first tree from the root down to the current node: a cycle revisits one of them
+  const ancestors: object[] = []
+  const enter = (node: object): void => {
+    const at = ancestors.indexOf(node)
+    if (at >= 0) {
+      throw new StructureError(
+        formatPath(names[0] ?? 'tree', path),
+        `the tree contains a cycle: this node is its own ancestor ${formatPath(names[0] ?? 'tree', path.slice(0, at))}`,
+      )
+    }
+    ancestors.push(node)
+  }
   const go = (nodes: readonly unknown[]): unknown[] => {
     const first = nodes[0]
     if (isLeaf(first)) {
@@ -109,6 +123,7 @@ export function walk<R>(
         const o = nodes[j]
         if (!Array.isArray(o) || o.length !== first.length) mismatch(nodes, j)
       }
+      enter(first)
       const outs = Array.from({ length: nOut }, () => new Array<unknown>(first.length))
       const children = new Array<unknown>(nodes.length)
       for (let i = 0; i < first.length; i++) {
@@ -118,6 +133,7 @@ export function walk<R>(
         path.pop()
         for (let q = 0; q < nOut; q++) outs[q][i] = r[q]
       }
+      ancestors.pop()
       return outs.map(Object.freeze)
     }
     if (isPlainObject(first)) {
@@ -128,6 +144,7 @@ export function walk<R>(
         const ok = sortedKeys(o as object)
         if (ok.length !== keys.length || ok.some((k, i) => k !== keys[i])) mismatch(nodes, j)
       }
+      enter(first)
       const outs = Array.from({ length: nOut }, () => ({}) as Record<string, unknown>)
       const children = new Array<unknown>(nodes.length)
       for (const key of keys) {
@@ -137,6 +154,7 @@ export function walk<R>(
         path.pop()
         for (let q = 0; q < nOut; q++) setKey(outs[q], key, r[q])
       }
+      ancestors.pop()
       return outs.map(Object.freeze)
     }
     throw new StructureError(formatPath(names[0] ?? 'tree', path), `expected a leaf, null, an array or a plain object, got ${describe(first)}`)
@@ -156,7 +174,7 @@ export function walk<R>(
     if (tensor) {
       // with isTensor as the leaf test, b passed it just above
       if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
-      if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatShape(a.shape)}`)
+      if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
         throw new DtypeError(leafPath(j), `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
       }
@@ -291,9 +309,14 @@ export function assertSameStructure(trees: readonly Tree[], names: readonly stri
  * @category utils
  */
 export function freezeTree<T>(x: T): T {
-  if (Array.isArray(x) || isPlainObject(x)) {
-    for (const v of Object.values(x as object)) freezeTree(v)
-    Object.freeze(x)
+  const seen = new Set<object>() // a cyclic state is frozen once per container, not forever
+  const go = (v: unknown): void => {
+    if ((Array.isArray(v) || isPlainObject(v)) && !seen.has(v as object)) {
+      seen.add(v as object)
+      for (const c of Object.values(v as object)) go(c)
+      Object.freeze(v)
+    }
   }
+  go(x)
   return x
 }

@@ -109,3 +109,22 @@ export function thrown(f: () => unknown): Error {
   }
   throw new Error('expected a throw')
 }
+
+/** The distance from `a` to `b` in ulps of `dtype` at `b` (0 for equal values, Infinity when only one is NaN). */
+export function ulpDistance(a: number, b: number, dtype: Dtype): number {
+  if (Object.is(a, b) || a === b) return 0
+  if (a !== a || b !== b || !Number.isFinite(a) || !Number.isFinite(b)) return Infinity
+  const m = Math.abs(b)
+  const e = Math.max(Math.floor(Math.log2(m || Number.MIN_VALUE)), dtype === 'float32' ? -126 : -1022)
+  const ulp = 2 ** (e - (dtype === 'float32' ? 23 : 52))
+  return Math.abs(a - b) / ulp
+}
+
+/** Asserts every element of `got` is within `maxUlps` ulps (of its dtype) of `want`. */
+export function expectUlps(got: Tensor, want: readonly number[], maxUlps: number): void {
+  const g = toArray(got)
+  expect(g.length).toBe(want.length)
+  const dtype = dtypeOf(got)
+  const worst = Math.max(0, ...g.map((v, i) => ulpDistance(v, want[i], dtype)))
+  expect(worst, `${JSON.stringify(g)} vs ${JSON.stringify(want)}`).toBeLessThanOrEqual(maxUlps)
+}

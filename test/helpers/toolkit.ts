@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import type { GradientTransformation, Params } from '../../src/core/index.js'
+import { type GradientTransformation, type Params, transformation } from '../../src/core/index.js'
 import { type Tensor, add, scaleAll, tensor, toArray, zerosLike } from '../../src/tensor/index.js'
 import { leaves, mapTree, zipTrees } from '../../src/tree/index.js'
 
@@ -17,14 +17,14 @@ export interface SpyState {
 /** A spy: `u = 2·g`, `sum += g`, `count += 1`; `calls` records the updates (and params) of every `update`. */
 export function spy(): { tx: GradientTransformation<SpyState>; calls: { updates: Params; params?: Params }[] } {
   const calls: { updates: Params; params?: Params }[] = []
-  const tx: GradientTransformation<SpyState> = {
+  const tx: GradientTransformation<SpyState> = transformation({
     init: (params) => Object.freeze({ count: 0, sum: mapTree(params, zerosLike) }),
     update: (updates, state, params) => {
       calls.push({ updates, params })
       const sum = zipTrees([state.sum, updates], ['state.sum', 'updates'], ([s, g]) => add(s, g)) as Params
       return [mapTree(updates, (g) => scaleAll(g, 2)) as Params, Object.freeze({ count: state.count + 1, sum })]
     },
-  }
+  })
   return { tx, calls }
 }
 

@@ -1,0 +1,9 @@
+/**
+ * Fixes fast-check's seed for the whole suite, so CI runs are deterministic:
+ * `NDOPTAX_SEED` overrides it (any 32-bit integer). `test/seed.ts` prints the
+ * seed in force once per run, so any failure can be replayed.
+ */
+import fc from 'fast-check'
+import { suiteSeed } from './seed.js'
+
+fc.configureGlobal({ ...fc.readConfigureGlobal(), seed: suiteSeed() })
