@@ -6,10 +6,11 @@
  */
 import { fc, test } from '@fast-check/vitest'
 import ndarray from 'ndarray'
-import { describe, expect } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { clipByGlobalNorm, clipByNorm, clipGradNorm, computeNorms, maxNorm, normConstraint, renorm, totalNormConstraint } from '../src/constraints/index.js'
-import { type Tensor, allocate, copy, dtypeOf, toArray } from '../src/tensor/index.js'
-import { expectBits, expectUnchanged, snapshot } from './helpers/constraints.js'
+import { type Dtype, type Tensor, allocate, copy, dtypeOf, toArray } from '../src/tensor/index.js'
+import { BOUNDS } from './helpers/bounds.js'
+import { expectBits, expectUnchanged, snapshot, ulpDistance } from './helpers/constraints.js'
 import { type View, arbDtype, arbViewOf } from './helpers/views.js'
 
 /** Views of `ndim` axes of length 0..5 (zero-size included) and random dtype. */
@@ -41,6 +42,18 @@ function integerView(t: Tensor): Tensor {
 }
 
 /** Every constraint as `(x, m, axes) => outputs`, bounding slices over `axes` (renorm keeps the first other axis). */
+/** The published bound (test/helpers/bounds.ts) each entry of {@link ops} is held to. */
+const BOUND_OF: Record<string, string> = {
+  normConstraint: 'normConstraint',
+  clipByNorm: 'clipByNorm',
+  maxNorm: 'maxNorm',
+  renorm: 'renorm',
+  renormInf: 'renorm',
+  totalNormConstraint: 'totalNormConstraint',
+  clipByGlobalNorm: 'clipByGlobalNorm',
+  clipGradNorm: 'clipGradNorm',
+  computeNorms: 'computeNorms',
+}
 const ops: Record<string, (x: Tensor, m: number, axes: number[]) => Tensor[]> = {
   normConstraint: (x, m, axes) => [normConstraint(x, m, { normAxes: axes })],
   clipByNorm: (x, m, axes) => [clipByNorm(x, m, axes)],
@@ -124,15 +137,20 @@ describe('purity and stride invariance', () => {
       expectBits(y, toArray(zs[i]))
     })
   })
-  test.prop([arbCase])('any data: a view and its copy differ at most by the rounding of the summation order', ([[v, axes], m, name]) => {
+  /** Both results lie within the published bound of the exact value: so within twice it (and one ulp for a binade edge) of each other. */
+  const allowed = (name: string, dtype: Dtype) => 2 * BOUNDS[BOUND_OF[name]][dtype] + 1
+  const viewAndCopy = ([[v, axes], m, name]: [[View, number[]], number, string]) => {
     const ys = ops[name](v.t, m, axes)
     const zs = ops[name](copy(v.t), m, axes)
-    const ulps = v.spec.dtype === 'float32' ? 2 ** -21 : 2 ** -50
     ys.forEach((y, i) => {
       const a = toArray(y)
       const b = toArray(zs[i])
-      const bad = a.findIndex((g, k) => !(Object.is(g, b[k]) || Math.abs(g - b[k]) <= ulps * Math.abs(b[k])))
+      const bad = a.findIndex((g, k) => !(Object.is(g, b[k]) || ulpDistance(g, b[k], v.spec.dtype) <= allowed(name, v.spec.dtype)))
       expect(bad, bad < 0 ? '' : `element ${bad}: ${a[bad]} vs ${b[bad]}`).toBe(-1)
     })
+  }
+  test.prop([arbCase])('any data: a view and its copy agree within twice the published bound', viewAndCopy)
+  it('the case that once exceeded a guessed tolerance (seed -416716065) is within the bound', () => {
+    fc.assert(fc.property(arbCase, viewAndCopy), { seed: -416716065, numRuns: 100 })
   })
 })
