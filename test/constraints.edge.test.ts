@@ -162,7 +162,7 @@ describe('§4 row 12: a sum of squares beyond the float range (1e20, 1e20), m = 
       expectUlps(y, [HALF_SQRT2, HALF_SQRT2].map(Math.fround), CLIP_ULPS.float32)
     })
   }
-  for (const v of [1e155, 1e300]) {
+  for (const v of [1e155, 1e300, 1.7e308]) {
     it(`float64 at ${v}: clipped to norm 1`, () => {
       for (const name of names.filter((n) => n !== 'computeNorms')) expectUlps(apply(name, [[v, v]], 1), [HALF_SQRT2, HALF_SQRT2], CLIP_ULPS.float64)
     })

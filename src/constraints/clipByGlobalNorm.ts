@@ -44,6 +44,6 @@ export function clipByGlobalNorm(ts: readonly Tensor[], clipNorm: number): [Tens
   const bound = totalNorm(xs, 2)
   const { norm } = bound
   // TF adds (N - N): a non-finite global norm poisons every tensor
-  const scale = !Number.isFinite(norm) ? NaN : capFactor(norm <= c ? 1 : c / norm, norm, limitOf(clipNorm, r), bound, dtype, () => provablyWithin(xs.flatMap(toArray), 2, limitOf(clipNorm, r)))
+  const scale = !Number.isFinite(norm) && bound.huge === undefined ? NaN : capFactor(norm <= c ? 1 : c / norm, norm, limitOf(clipNorm, r), bound, dtype, () => provablyWithin(xs.flatMap(toArray), 2, limitOf(clipNorm, r)))
   return [xs.map((t) => scaleAll(t, scale)), r(norm)]
 }

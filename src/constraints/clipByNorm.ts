@@ -56,7 +56,7 @@ export function clipByNorm(t: Tensor, clipNorm: number, axes?: number | readonly
   for (let i = 0; i < norms.length; i++) {
     const n = norms[i]
     // exact no-op at or under the bound; NaN n gives NaN
-    norms[i] = capFactor(n <= c ? 1 : c / n, n, limit, bound, dtype, () => provablyWithin(sliceValues(x, reduced, i), 2, limit))
+    norms[i] = capFactor(n <= c ? 1 : c / n, n, limit, bound, dtype, () => provablyWithin(sliceValues(x, reduced, i), 2, limit), i)
   }
   return scaleSlices(x, norms, reduced)
 }

@@ -66,7 +66,7 @@ export function maxNorm(w: Tensor, maxValue: number, options?: MaxNormOptions): 
   for (let i = 0; i < norms.length; i++) {
     const n = norms[i] < half ? half : norms[i] // clamp(min = m/2); a NaN norm passes through
     const d = n > m ? m : n // clamp(max = m)
-    norms[i] = capFactor(m === Infinity ? 1 : n === 0 ? 0 : d / n, norms[i], limit, bound, dtype, () => provablyWithin(sliceValues(t, axes, i), 2, limit))
+    norms[i] = capFactor(m === Infinity ? 1 : n === 0 ? 0 : d / n, norms[i], limit, bound, dtype, () => provablyWithin(sliceValues(t, axes, i), 2, limit), i)
   }
   return scaleSlices(t, norms, axes)
 }

@@ -78,6 +78,6 @@ export function normConstraint(x: Tensor, maxNorm: number, options?: NormConstra
   const limit = limitOf(maxNorm, r)
   const bound = sliceNorms(t, axes, 2)
   const { norms } = bound
-  for (let i = 0; i < norms.length; i++) norms[i] = capFactor(lasagneMultiplier(norms[i], m, eps), norms[i], limit, bound, dtype)
+  for (let i = 0; i < norms.length; i++) norms[i] = capFactor(lasagneMultiplier(norms[i], m, eps), norms[i], limit, bound, dtype, undefined, i)
   return scaleSlices(t, norms, axes)
 }

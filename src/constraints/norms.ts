@@ -46,6 +46,11 @@ export interface NormBound {
   readonly p: number
   /** The number of elements in a slice (the most a rounding error vector can have). */
   readonly count: number
+  /**
+   * The norms beyond the float64 range (reported as `Infinity`) of finite
+   * slices, by slice index: `[m, e]` with the norm `m · 2^e`.
+   */
+  readonly huge?: ReadonlyMap<number, readonly [number, number]>
 }
 
 /** Norms computed in float64, each within `error` (relative) of the exact norm of its slice. */
@@ -58,7 +63,9 @@ export interface Norms extends NormBound {
  * The relative error bound of a p-norm over `n` elements built from a
  * compensated sum `s` (see `reduce`), u = 2⁻⁵³:
  * - p = 2: each `x²` within u, the sum within `2u + 4n·u²` more, `sqrt`
- *   halving that and adding u: `(2.5 + 2n·u)·u`;
+ *   halving that and adding u: `(2.5 + 2n·u)·u`; for float32 data the
+ *   squares are exact and the plain sum within `1.01(n − 1)u`:
+ *   `(0.505n + 1)·u`;
  * - p = 1: `|x|` exact, the sum within `(2 + 4n·u)·u`;
  * - other p: each `|x|^p` within 2u (`Math.pow`, under an ulp), the sum
  *   within `(4 + 4n·u)·u`, divided by p in the root, plus the root's own 2u
@@ -66,8 +73,10 @@ export interface Norms extends NormBound {
  *   rounding (`lnMax` bounds `|ln s|` over the slices);
  * - p = ∞: `max |x|` is exact.
  */
-export function normError(p: number, n: number, lnMax = 710): number {
+export function normError(p: number, n: number, lnMax = 710, dtype: Dtype = 'float64'): number {
   if (p === Infinity) return 0
+  // float32 data: exact squares, summed plainly within 1.01·(n − 1)·u (see `reduce`)
+  if (p === 2 && dtype === 'float32') return (0.505 * n + 1) * U
   if (p === 2) return (2.5 + 2 * n * U) * U
   if (p === 1) return (2 + 4 * n * U) * U
   const inexact = Number.isInteger(Math.log2(p)) ? 0 : lnMax
@@ -80,8 +89,9 @@ export function normError(p: number, n: number, lnMax = 710): number {
  * `reduce` pass; a slice whose sum overflowed, or is so small that terms
  * may have underflowed, is summed again with its elements scaled by a power
  * of two (exact) that brings its largest magnitude near 1, as BLAS `nrm2`
- * does. A norm above the float64 range is `Infinity`. NaN data gives a NaN
- * norm, an infinite element an infinite one.
+ * does. A norm above the float64 range is reported as `Infinity`, and
+ * kept scaled in `huge`. NaN data gives a NaN norm, an infinite element an
+ * infinite one.
  */
 export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms {
   const count = axes.reduce((c, a) => c * x.shape[a], 1)
@@ -89,12 +99,16 @@ export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms
   const op = sumOp(p)
   const sums = reduce(x, axes, op, p)
   const norms = new Float64Array(sums.length)
+  // a sum (or, for p < 1, its root) that overflowed, or is so small that terms may have underflowed
+  const safe = (s: number, n: number) => s >= TINY && s < Infinity && n >= TINY && n < Infinity
   let rescue = false
   for (let i = 0; i < sums.length; i++) {
     const s = sums[i]
-    if (s >= TINY && s < Infinity) norms[i] = rootOf(s, p)
+    const n = rootOf(s, p)
+    if (safe(s, n)) norms[i] = n
     else rescue = true
   }
+  const huge = new Map<number, readonly [number, number]>()
   if (rescue) {
     const max = reduce(x, axes, 'maxabs')
     const scales = new Float64Array(sums.length).fill(1)
@@ -103,7 +117,7 @@ export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms
     for (let i = 0; i < sums.length; i++) {
       const s = sums[i]
       const m = max[i]
-      if (s >= TINY && s < Infinity) continue
+      if (safe(s, norms[i])) continue
       if (!(m > 0 && m < Infinity)) norms[i] = m // 0, Infinity or NaN: the norm itself
       else {
         // m · 2^shift lies in [1, 2), or as near as a finite power of two allows
@@ -117,13 +131,16 @@ export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms
       for (let i = 0; i < sums.length; i++) {
         if (shifts[i] === 0) continue
         sums[i] = again[i]
-        norms[i] = rootOf(again[i], p) * pow2(-shifts[i])
+        const root = rootOf(again[i], p)
+        norms[i] = root * pow2(-shifts[i])
+        if (norms[i] === Infinity) huge.set(i, [root, -shifts[i]])
       }
     }
   }
   let lnMax = 0
   for (const s of sums) if (s > 0 && s < Infinity) lnMax = Math.max(lnMax, Math.abs(Math.log(s)) + 1e-6)
-  return { norms, error: normError(p, count, lnMax), p, count }
+  // the rescaled sums went through the compensated path; the plain float32 bound covers both
+  return { norms, error: normError(p, count, lnMax, dtypeOf(x)), p, count, ...(huge.size > 0 ? { huge } : {}) }
 }
 
 /**
@@ -134,26 +151,36 @@ export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms
  */
 export function totalNorm(ts: readonly Tensor[], p: number): NormBound & { readonly norm: number } {
   const each = ts.map((t) => sliceNorms(t, normalizeAxes(undefined, t.shape.length, 'ts'), p))
-  const norms = each.map((e) => e.norms[0])
   const error = Math.max(0, ...each.map((e) => e.error))
   const count = each.reduce((c, e) => c + e.count, 0)
-  let max = 0
-  for (const n of norms) if (n > max || n !== n) max = n
-  if (p === Infinity || !(max > 0 && max < Infinity)) return { norm: max, error, p, count }
-  const shift = Math.max(-1023, Math.min(1023, -Math.floor(Math.log2(max))))
-  const scale = pow2(shift)
+  // each tensor's norm as m · 2^e (e = 0 unless it is beyond the float64 range)
+  const parts = each.map((e) => e.huge?.get(0) ?? ([e.norms[0], 0] as const))
+  let top = -Infinity
+  for (const [m, e] of parts) {
+    if (m !== m) return { norm: NaN, error, p, count }
+    if (m > 0) top = Math.max(top, e + Math.floor(Math.log2(m)))
+  }
+  if (top === -Infinity) return { norm: 0, error, p, count }
+  if (top === Infinity) return { norm: Infinity, error, p, count } // an infinite element
+  const shift = Math.max(-1023, Math.min(1023, -top))
   let sum = 0
   let comp = 0
-  for (const n of norms) {
-    const y = rootTerm(n * scale, p) - comp
+  let max = 0
+  for (const [m, e] of parts) {
+    const v = m * pow2(Math.max(-1074, Math.min(1023, e + shift)))
+    max = Math.max(max, v)
+    const y = (p === Infinity ? 0 : rootTerm(v, p)) - comp
     const t = sum + y
     comp = t - sum - y
     sum = t
   }
   // one more term-and-root error on top of the tensors' own, over the k tensors' sum (near 1 after the scaling)
-  const total = sum - comp
-  const combined = error + normError(p, norms.length, Math.abs(Math.log(total)) + 1e-6)
-  return { norm: rootOf(total, p) * pow2(-shift), error: combined, p, count }
+  const total = p === Infinity ? max : sum - comp
+  const combined = p === Infinity ? error : error + normError(p, parts.length, Math.abs(Math.log(total)) + 1e-6)
+  const root = p === Infinity ? total : rootOf(total, p)
+  const norm = root * pow2(-shift)
+  const bound = { error: combined, p, count }
+  return norm === Infinity ? { norm, ...bound, huge: new Map([[0, [root, -shift] as const]]) } : { norm, ...bound }
 }
 
 /** `|v|^p` for the finite order `p`. */
@@ -195,18 +222,25 @@ export function checkLimit(name: string, value: unknown, dtype: Dtype, options: 
  * (the slice left as it is) is kept when `n(1 + error) <= limit`, or when
  * `within()` shows the slice's exact norm to be within the limit (a slice
  * whose norm equals the limit stays exactly as it is). Zero and NaN norms
- * and factors, and an infinite limit, pass through.
+ * and factors, and an infinite limit, pass through. A finite slice whose
+ * norm is beyond the float64 range (`bound.huge`, at index `slice`) gets
+ * the factor `limit / N`, capped, computed in scaled form.
  */
-export function capFactor(f: number, n: number, limit: number, bound: NormBound, dtype: Dtype, within?: () => boolean): number {
-  if (!(n > 0) || !(f > 0) || limit === Infinity) return f
-  const hi = n * (1 + bound.error)
-  if (f === 1 && (hi <= limit || (n <= limit && within !== undefined && within()))) return 1
+export function capFactor(f: number, n: number, limit: number, bound: NormBound, dtype: Dtype, within?: () => boolean, slice = 0): number {
+  const big = bound.huge?.get(slice)
+  if (big === undefined && (!(n > 0) || !(f > 0))) return f
+  if (limit === Infinity) return f
+  // the norm's own rounding: relative, plus a subnormal step for a norm below the normal range
+  const hi = n * (1 + bound.error) + (n < 2 ** -1022 ? 2 ** -1074 : 0)
+  if (f === 1 && big === undefined && (hi <= limit || (n <= limit && within !== undefined && within()))) return 1
   // a whole subnormal step per element (twice the rounding error: half of 2⁻¹⁰⁷⁴ is not a double)
   const tiny = (dtype === 'float32' ? 2 ** -149 : 2 ** -1074) * (bound.p === Infinity ? 1 : bound.count ** (1 / bound.p)) * (1 + 4 * U)
   // the product x·f is rounded once in float64 (and once more to float32); (1 + 4u) covers the roundings here
-  const room = (limit - tiny) / (hi * (dtype === 'float32' ? 1 + unitRoundoff(dtype) + U : 1 + U) * (1 + 4 * U))
+  const spread = (dtype === 'float32' ? 1 + unitRoundoff(dtype) + U : 1 + U) * (1 + 4 * U)
+  // a norm beyond the float64 range: every formula's factor is then limit/N, and the cap decides it
+  const room = big === undefined ? (limit - tiny) / (hi * spread) : ((limit - tiny) / (big[0] * (1 + bound.error) * spread)) * pow2(Math.max(-1074, -big[1]))
   if (!(room > 0)) return 0
-  return f <= room ? f : room
+  return big !== undefined || f > room ? room : f
 }
 
 /** A finite double as `[m, e]` with `x = m · 2^e` exactly (`m` an integer). */

@@ -64,7 +64,7 @@ export function renorm(x: Tensor, p: number, dim: number, maxnorm: number): Tens
   for (let i = 0; i < norms.length; i++) {
     const n = norms[i]
     // strict >, as torch: a NaN norm keeps its slice
-    norms[i] = capFactor(n > m ? m / (n + eps) : 1, n, limit, bound, dtype, () => provablyWithin(sliceValues(t, reduced, i), order, limit))
+    norms[i] = capFactor(n > m ? m / (n + eps) : 1, n, limit, bound, dtype, () => provablyWithin(sliceValues(t, reduced, i), order, limit), i)
   }
   return scaleSlices(t, norms, reduced)
 }

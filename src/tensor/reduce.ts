@@ -137,9 +137,11 @@ function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]
  *
  * Sums are compensated (Kahan): every term is non-negative, so a sum's
  * relative error is at most `2u + 4n·u²` (u = 2⁻⁵³) plus the error of its
- * terms (none for `x²` of float32 data, `u` each for float64), whatever the
- * order of the walk. A view and its contiguous copy therefore agree to about
- * one float64 ulp. Terms are not rescaled here: a sum whose terms overflow
+ * terms (`u` each for `x²` of float64 data), whatever the order of the
+ * walk. The one exception is `'sumsq'` of float32 data, whose squares are
+ * exact in float64: it is summed plainly, within `(n − 1)·u`, which stays
+ * far below a float32 ulp. A view and its contiguous copy therefore agree
+ * to about one float64 ulp (float32 data: to `n·u`). Terms are not rescaled here: a sum whose terms overflow
  * is `Infinity`, one whose terms underflow loses them; the norms built on it
  * (`constraints`) rescale such slices.
  *
@@ -159,6 +161,14 @@ export function reduce(x: Tensor, axes: readonly number[], op: Reduction, p = 2)
     walk(dims, off, aoff, 0, (d, a) => {
       if (as === 0) acc[a] = combineMax(acc[a], runMax(data, d, s, n))
       else runMaxVector(data, d, s, n, acc, a, as)
+    })
+    return acc
+  }
+  if (op === 'sumsq' && data instanceof Float32Array) {
+    // squares of float32 data are exact in float64, and a plain float64 sum of them is within n·2⁻⁵³: far below a float32 ulp
+    walk(dims, off, aoff, 0, (d, a) => {
+      if (as === 0) acc[a] += runSumsqPlain(data, d, s, n)
+      else runSumsqPlainVector(data, d, s, n, acc, a, as)
     })
     return acc
   }
@@ -298,6 +308,24 @@ const runSumpow: ScalarRun = (x, d, s, n, acc, comp, a, p) => {
   }
   acc[a] = s0
   comp[a] = c0
+}
+
+/** `Σ x²` of one run inside one slice, plainly summed (float32 data: every square exact). */
+function runSumsqPlain(x: FloatArray, d: number, s: number, n: number): number {
+  let r = 0
+  for (let k = 0; k < n; k++, d += s) {
+    const v = x[d]
+    r += v * v
+  }
+  return r
+}
+
+/** `Σ x²` of one run across slices, plainly summed into each element's accumulator. */
+function runSumsqPlainVector(x: FloatArray, d: number, s: number, n: number, acc: Float64Array, a: number, as: number): void {
+  for (let k = 0; k < n; k++, d += s, a += as) {
+    const v = x[d]
+    acc[a] += v * v
+  }
 }
 
 /** Folds a second Kahan partial sum `(s1, c1)` into `(s0, c0)` and stores the result at `a`. */
