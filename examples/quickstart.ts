@@ -50,8 +50,8 @@ type Model = {
 }
 
 /** Mean squared error and its gradient with respect to `w` and `b`. */
-function lossAndGrads(params: Params): [number, Params] {
-  const { w, b } = params as Model
+function lossAndGrads(params: Model): [number, Params] {
+  const { w, b } = params
   const wv = toArray(w)
   const bv = toArray(b)[0]
   const dw = new Array<number>(D).fill(0)
@@ -67,7 +67,7 @@ function lossAndGrads(params: Params): [number, Params] {
 }
 
 const opt = optimizer(sgd(0.5))
-let params: Params = { w: zeros([D]), b: zeros([]) }
+let params: Model = { w: zeros([D]), b: zeros([]) }
 let state = opt.init(params)
 const first = lossAndGrads(params)[0]
 let last = first
@@ -77,7 +77,7 @@ for (let step = 0; step <= 100; step++) {
   ;[params, state] = opt.step(params, grads, state)
   last = loss
 }
-const fitted = params as Model
+const fitted = params // the step keeps the Model type
 console.log(`w = [${toArray(fitted.w).map((v) => v.toFixed(3)).join(', ')}] (true [${wTrue.join(', ')}]), b = ${toArray(fitted.b)[0].toFixed(3)} (true ${bTrue})`)
 if (!(last < first / 100)) {
   console.error(`the loss did not decrease enough: ${first} -> ${last}`)
