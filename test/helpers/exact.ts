@@ -20,18 +20,16 @@ function pow2(e: number): Dec {
   return v
 }
 
-/** The exact value of a finite double. */
+/**
+ * The exact value of a finite double: `x = m · 2^e` with `e` the exponent of
+ * its last mantissa bit, so that `m = x / 2^e` is an integer of at most 53
+ * bits (a division by a power of two, exact in float64).
+ */
 export function exact(x: number): Dec {
   if (x === 0) return new Dec(0)
-  const view = new DataView(new ArrayBuffer(8))
-  view.setFloat64(0, x)
-  const bits = view.getBigUint64(0)
-  const biased = Number((bits >> 52n) & 0x7ffn)
-  const fraction = bits & 0xfffffffffffffn
-  const m = biased === 0 ? fraction : fraction | (1n << 52n)
-  const e = (biased === 0 ? 1 : biased) - 1075
-  const v = new Dec(m.toString()).times(pow2(e))
-  return x < 0 ? v.negated() : v
+  let e = Math.max(-1074, Math.floor(Math.log2(Math.abs(x))) - 52)
+  while (!Number.isInteger(x / 2 ** e)) e-- // log2 may round up at a power of two
+  return new Dec(x / 2 ** e).times(pow2(e))
 }
 
 /** The exact p-norm (`p > 0` or `Infinity`) of `values`. */
