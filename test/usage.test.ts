@@ -31,7 +31,21 @@ import {
   tensor,
   toArray,
   totalNormConstraint,
+  add,
+  assertTensor,
+  computeNorms,
+  copy,
+  copyInto,
+  dtypeOf,
+  gather,
+  map,
+  mul,
+  reduce,
+  scaleAll,
+  scaleSlices,
+  sub,
   zeros,
+  zerosLike,
 } from '../src/index.js'
 import { saveCheckpoint } from '../src/node/index.js'
 import { sliceValues } from '../src/constraints/norms.js'
@@ -102,6 +116,32 @@ describe('a donated tensor gives DonatedBufferError from every public function',
     expect(thrown(() => totalNormConstraint([old.w], 1)).message).toBe(
       'xs[0]: was donated to an earlier step of optimizer(tx, { donate: true }), which took over its buffers; pass the params and state that step returned',
     )
+  })
+  it('every public function that reads a tensor', () => {
+    const w = donated().w
+    const fine = tensor([1, 2, 3])
+    const calls: [string, () => unknown][] = [
+      ['dtypeOf', () => dtypeOf(w)],
+      ['copy', () => copy(w)],
+      ['copyInto', () => copyInto(w, new Float64Array(3))],
+      ['zerosLike', () => zerosLike(w)],
+      ['add', () => add(fine, w)],
+      ['sub', () => sub(w, fine)],
+      ['mul', () => mul(fine, w)],
+      ['scaleAll', () => scaleAll(w, 2)],
+      ['map', () => map([w], ['float64'], () => {})],
+      ['gather', () => gather(w, new Float64Array(3), 0, 3)],
+      ['reduce', () => reduce(w, [0], 'sumsq')],
+      ['scaleSlices', () => scaleSlices(w, new Float64Array([1]), [0])],
+      ['assertTensor', () => assertTensor(w, 'w')],
+      ['computeNorms', () => computeNorms(w)],
+      ['renorm', () => renorm(w, 2, 0, 1)],
+      ['maxNorm', () => maxNorm(w, 1)],
+      ['clipByGlobalNorm', () => clipByGlobalNorm([fine, w], 1)],
+      ['clipGradNorm', () => clipGradNorm([w], 1)],
+      ['applyUpdates', () => applyUpdates({ w: fine }, { w })],
+    ]
+    for (const [name, call] of calls) expect(thrown(call), name).toBeInstanceOf(DonatedBufferError)
   })
   it('saveCheckpoint names the path', async () => {
     const old = donated()

@@ -43,6 +43,7 @@ function view(a: FloatArray, start: number, n: number): FloatArray {
  * `dst[0..n)`.
  */
 export function gather(t: Tensor, dst: FloatArray, start: number, n: number): void {
+  if (t.data === TAKEN) throw donatedError('t')
   const { shape, stride, data } = t
   const nd = shape.length
   if (n <= 0) return

@@ -50,6 +50,7 @@ export function dtypeOfArray(a: FloatArray): Dtype {
  */
 export function dtypeOf(t: Tensor): Dtype {
   if (!isTensor(t)) throw new InvalidTensorError('t', `expected a Tensor (an ndarray over Float32Array or Float64Array), got ${describe(t)}`)
+  if (isTaken(t)) throw donatedError('t') // its emptied storage no longer tells the dtype
   return dtypeOfArray(t.data)
 }
 

@@ -11,6 +11,7 @@
  */
 import { DtypeError, ShapeError, StructureError, checkFunction, checkNumber, describe } from '../errors/index.js'
 import { type Tensor, formatShape, isTensor, shapeEquals } from '../tensor/index.js'
+import { donatedError, isTaken } from '../tensor/taken.js'
 
 /**
  * A tree with leaves of type `L`: a leaf, `null`, an array of trees, or a
@@ -172,6 +173,8 @@ export function walk<R>(
     const b = nodes[j] as Tensor
     if (!isLeaf(b)) mismatch(nodes, j)
     if (tensor) {
+      if (isTaken(a)) throw donatedError(formatPath(names[0] ?? 'tree 0', path))
+      if (isTaken(b)) throw donatedError(leafPath(j))
       // with isTensor as the leaf test, b passed it just above
       if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
       if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
