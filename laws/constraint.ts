@@ -16,11 +16,11 @@ import {
   formatShape,
   isTensor,
   normalizeAxes,
-  reduce,
   reducedShape,
   scaleSlices,
   shapeEquals,
 } from '../src/tensor/index.js'
+import { sliceNorms } from '../src/constraints/norms.js'
 import { type TensorArbOptions, type ViewRecipe, arbTensor, arbViewRecipe, defaultElements, viewOf } from './arbitraries.js'
 import { type Tolerance, firstDifference, unravel } from './compare.js'
 import { describeTensor, formatNumber } from './describe.js'
@@ -85,8 +85,9 @@ function dimsNeeded(normAxes: NormAxes | undefined): number {
   return list.reduce((m: number, a) => Math.max(m, a >= 0 ? a + 1 : -a), 0)
 }
 
+/** The L2 norm of every slice of `t` over `axes`: the library's own, right over the whole float range. */
 function norms(t: Tensor, axes: readonly number[]): Float64Array {
-  return reduce(t, axes, 'sumsq').map(Math.sqrt)
+  return sliceNorms(t, axes, 2).norms
 }
 
 /** Names slice `k` of `what` (a tensor of `shape`) over `axes`: `slice [1,0] of f(x) (norm over axes [2])`. */
