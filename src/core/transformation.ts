@@ -252,12 +252,18 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
     ] as const
     if (!donate) {
       checkNotDonated(args)
-      assertSameStructure([params, grads], ['params', 'grads'])
-      return runFused(tx, grads, state, params, { apply: { params, recycle: false } })
+      try {
+        return runFused(tx, grads, state, params, { apply: { params, recycle: false } })
+      } catch (e) {
+        // nothing was written: find out whether the grads disagree with the params, and if so say that
+        assertSameStructure([params, grads], ['params', 'grads'])
+        throw e
+      }
     }
     const { recycle, finish } = donation(args, 2)
     let result: readonly [Params, S] | undefined
     try {
+      // checked before anything is written over: a wrong gradient must not leave the donated params half updated
       assertSameStructure([params, grads], ['params', 'grads'])
       result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle })
       return result
