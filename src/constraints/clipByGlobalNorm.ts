@@ -4,8 +4,8 @@
  *
  * @module constraints
  */
-import { type Tensor, roundTo, scaleAll, toArray } from '../tensor/index.js'
-import { assertTensorList, capFactor, checkLimit, commonDtype, limitOf, provablyWithin, totalNorm } from './norms.js'
+import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
+import { assertTensorList, checkLimit, commonDtype, limitOf, totalFactor } from './norms.js'
 
 /**
  * Rescales all of `ts` by one scale so that their global L2 norm is at most
@@ -41,9 +41,7 @@ export function clipByGlobalNorm(ts: readonly Tensor[], clipNorm: number): [Tens
   const dtype = commonDtype(xs)
   const r = roundTo(dtype)
   const c = checkLimit('clipNorm', clipNorm, dtype, { positive: true })
-  const bound = totalNorm(xs, 2)
-  const { norm } = bound
-  // TF adds (N - N): a non-finite global norm poisons every tensor
-  const scale = !Number.isFinite(norm) && bound.huge === undefined ? NaN : capFactor(norm <= c ? 1 : c / norm, norm, limitOf(clipNorm, r), bound, dtype, () => provablyWithin(xs.flatMap(toArray), 2, limitOf(clipNorm, r)))
-  return [xs.map((t) => scaleAll(t, scale)), r(norm)]
+  // TF adds (N - N): a non-finite global norm poisons every tensor (a finite one beyond float64's range does not)
+  const { factor, norm } = totalFactor(xs, 2, limitOf(clipNorm, r), (n) => (!Number.isFinite(n) ? NaN : n <= c ? 1 : c / n))
+  return [xs.map((t) => scaleAll(t, factor)), r(norm)]
 }

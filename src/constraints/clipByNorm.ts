@@ -4,8 +4,8 @@
  *
  * @module constraints
  */
-import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo, scaleSlices } from '../tensor/index.js'
-import { capFactor, checkLimit, limitOf, provablyWithin, sliceNorms, sliceValues } from './norms.js'
+import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo } from '../tensor/index.js'
+import { checkLimit, limitOf, scaleWithin } from './norms.js'
 
 /**
  * Clips `t` so that the L2 norm over `axes` is at most `clipNorm`, as
@@ -50,13 +50,6 @@ export function clipByNorm(t: Tensor, clipNorm: number, axes?: number | readonly
   const dtype = dtypeOf(x)
   const c = checkLimit('clipNorm', clipNorm, dtype, { positive: true })
   const reduced = normalizeAxes(axes, x.shape.length, 'axes')
-  const limit = limitOf(clipNorm, roundTo(dtype))
-  const bound = sliceNorms(x, reduced, 2)
-  const { norms } = bound
-  for (let i = 0; i < norms.length; i++) {
-    const n = norms[i]
-    // exact no-op at or under the bound; NaN n gives NaN
-    norms[i] = capFactor(n <= c ? 1 : c / n, n, limit, bound, dtype, () => provablyWithin(sliceValues(x, reduced, i), 2, limit), i)
-  }
-  return scaleSlices(x, norms, reduced)
+  // exact no-op at or under the bound; NaN n gives NaN
+  return scaleWithin(x, reduced, 2, limitOf(clipNorm, roundTo(dtype)), (n) => (n <= c ? 1 : c / n))
 }

@@ -5,8 +5,8 @@
  * @module constraints
  */
 import { NonFiniteError, checkNumber, checkOptions, describe } from '../errors/index.js'
-import { type Tensor, roundTo, scaleAll, toArray } from '../tensor/index.js'
-import { assertTensorList, capFactor, checkFlag, checkLimit, commonDtype, limitOf, provablyWithin, totalNorm } from './norms.js'
+import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
+import { assertTensorList, checkFlag, checkLimit, commonDtype, limitOf, totalFactor } from './norms.js'
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -64,14 +64,13 @@ export function clipGradNorm(ts: readonly Tensor[], maxNorm: number, options?: C
   const r = roundTo(dtype)
   const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
   // N = ‖(n_1..n_k)‖_p over the per-tensor norms, as torch stacks them
-  const bound = totalNorm(gs, p)
-  const { norm } = bound
+  const eps = r(1e-6)
+  const { factor, norm } = totalFactor(gs, p, limitOf(maxNorm, r), (n) => {
+    const coef = m === Infinity ? 1 : m / (n + eps)
+    return coef > 1 ? 1 : coef // torch.clamp(max=1) lets NaN through
+  })
   if (errorIfNonfinite && !Number.isFinite(norm)) {
     throw new NonFiniteError('ts', `the total norm of order ${p} is non-finite (${describe(norm)}), so it cannot be clipped (errorIfNonfinite is set)`)
   }
-  const coef = m === Infinity ? 1 : m / (norm + r(1e-6))
-  const clamped = coef > 1 ? 1 : coef // torch.clamp(max=1) lets NaN through
-  const limit = limitOf(maxNorm, r)
-  const factor = capFactor(clamped, norm, limit, bound, dtype, () => provablyWithin(gs.flatMap(toArray), p, limit))
   return [gs.map((g) => scaleAll(g, factor)), r(norm)]
 }

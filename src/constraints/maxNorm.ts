@@ -5,8 +5,8 @@
  * @module constraints
  */
 import { checkNumber, checkOptions } from '../errors/index.js'
-import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo, scaleSlices } from '../tensor/index.js'
-import { capFactor, checkLimit, limitOf, provablyWithin, sliceNorms, sliceValues } from './norms.js'
+import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo } from '../tensor/index.js'
+import { checkLimit, limitOf, scaleWithin } from './norms.js'
 
 /** Options of {@link maxNorm}. */
 export interface MaxNormOptions {
@@ -60,13 +60,9 @@ export function maxNorm(w: Tensor, maxValue: number, options?: MaxNormOptions): 
   const m = checkLimit('maxValue', maxValue, dtype, { allowInfinity: true })
   const axes = normalizeAxes(options?.axis ?? 0, t.shape.length, 'axis')
   const half = m / 2
-  const limit = limitOf(maxValue, roundTo(dtype))
-  const bound = sliceNorms(t, axes, 2)
-  const { norms } = bound
-  for (let i = 0; i < norms.length; i++) {
-    const n = norms[i] < half ? half : norms[i] // clamp(min = m/2); a NaN norm passes through
+  return scaleWithin(t, axes, 2, limitOf(maxValue, roundTo(dtype)), (norm) => {
+    const n = norm < half ? half : norm // clamp(min = m/2); a NaN norm passes through
     const d = n > m ? m : n // clamp(max = m)
-    norms[i] = capFactor(m === Infinity ? 1 : n === 0 ? 0 : d / n, norms[i], limit, bound, dtype, () => provablyWithin(sliceValues(t, axes, i), 2, limit), i)
-  }
-  return scaleSlices(t, norms, axes)
+    return m === Infinity ? 1 : n === 0 ? 0 : d / n
+  })
 }

@@ -5,8 +5,8 @@
  * @module constraints
  */
 import { checkNumber, checkOptions } from '../errors/index.js'
-import { type Tensor, assertTensor, dtypeOf, roundTo, scaleSlices } from '../tensor/index.js'
-import { capFactor, checkLimit, lasagneAxes, lasagneMultiplier, limitOf, sliceNorms } from './norms.js'
+import { type Tensor, assertTensor, dtypeOf, roundTo } from '../tensor/index.js'
+import { checkLimit, lasagneAxes, lasagneMultiplier, limitOf, scaleWithin } from './norms.js'
 
 /** Options of {@link normConstraint}. */
 export interface NormConstraintOptions {
@@ -75,9 +75,5 @@ export function normConstraint(x: Tensor, maxNorm: number, options?: NormConstra
   const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
   const eps = r(checkNumber('epsilon', options?.epsilon ?? 1e-7, { min: 0 }))
   const axes = lasagneAxes(t, options?.normAxes, false)
-  const limit = limitOf(maxNorm, r)
-  const bound = sliceNorms(t, axes, 2)
-  const { norms } = bound
-  for (let i = 0; i < norms.length; i++) norms[i] = capFactor(lasagneMultiplier(norms[i], m, eps), norms[i], limit, bound, dtype, undefined, i)
-  return scaleSlices(t, norms, axes)
+  return scaleWithin(t, axes, 2, limitOf(maxNorm, r), (n) => lasagneMultiplier(n, m, eps))
 }

@@ -108,7 +108,7 @@ export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms
     if (safe(s, n)) norms[i] = n
     else rescue = true
   }
-  const huge = new Map<number, readonly [number, number]>()
+  let huge: Map<number, readonly [number, number]> | undefined
   if (rescue) {
     const max = reduce(x, axes, 'maxabs')
     const scales = new Float64Array(sums.length).fill(1)
@@ -133,14 +133,15 @@ export function sliceNorms(x: Tensor, axes: readonly number[], p: number): Norms
         sums[i] = again[i]
         const root = rootOf(again[i], p)
         norms[i] = root * pow2(-shifts[i])
-        if (norms[i] === Infinity) huge.set(i, [root, -shifts[i]])
+        if (norms[i] === Infinity) (huge ??= new Map()).set(i, [root, -shifts[i]])
       }
     }
   }
+  // |ln s| matters only where 1/p is inexact (see normError): no per-slice logarithm for p = 1 or 2
   let lnMax = 0
-  for (const s of sums) if (s > 0 && s < Infinity) lnMax = Math.max(lnMax, Math.abs(Math.log(s)) + 1e-6)
+  if (!Number.isInteger(Math.log2(p))) for (const s of sums) if (s > 0 && s < Infinity) lnMax = Math.max(lnMax, Math.abs(Math.log(s)) + 1e-6)
   // the rescaled sums went through the compensated path; the plain float32 bound covers both
-  return { norms, error: normError(p, count, lnMax, dtypeOf(x)), p, count, ...(huge.size > 0 ? { huge } : {}) }
+  return { norms, error: normError(p, count, lnMax, dtypeOf(x)), p, count, ...(huge === undefined ? {} : { huge }) }
 }
 
 /**
@@ -220,19 +221,20 @@ export function checkLimit(name: string, value: unknown, dtype: Dtype, options: 
  * (2⁻¹⁴⁹ or 2⁻¹⁰⁷⁴) below it. So the result's true p-norm is at most
  * `f · n · (1 + error)(1 + u) + count^(1/p) · d`. A factor of exactly 1
  * (the slice left as it is) is kept when `n(1 + error) <= limit`, or when
- * `within()` shows the slice's exact norm to be within the limit (a slice
- * whose norm equals the limit stays exactly as it is). Zero and NaN norms
+ * the slice's values (`valuesOf(slice)`, read only then) have an exact norm
+ * within the limit (a slice whose norm equals the limit stays exactly as it
+ * is). Zero and NaN norms
  * and factors, and an infinite limit, pass through. A finite slice whose
  * norm is beyond the float64 range (`bound.huge`, at index `slice`) gets
  * the factor `limit / N`, capped, computed in scaled form.
  */
-export function capFactor(f: number, n: number, limit: number, bound: NormBound, dtype: Dtype, within?: () => boolean, slice = 0): number {
+export function capFactor(f: number, n: number, limit: number, bound: NormBound, dtype: Dtype, slice = 0, valuesOf?: (slice: number) => readonly number[]): number {
   const big = bound.huge?.get(slice)
   if (big === undefined && (!(n > 0) || !(f > 0))) return f
   if (limit === Infinity) return f
   // the norm's own rounding: relative, plus a subnormal step for a norm below the normal range
   const hi = n * (1 + bound.error) + (n < 2 ** -1022 ? 2 ** -1074 : 0)
-  if (f === 1 && big === undefined && (hi <= limit || (n <= limit && within !== undefined && within()))) return 1
+  if (f === 1 && big === undefined && (hi <= limit || (n <= limit && valuesOf !== undefined && provablyWithin(valuesOf(slice), bound.p, limit)))) return 1
   // a whole subnormal step per element (twice the rounding error: half of 2⁻¹⁰⁷⁴ is not a double)
   const tiny = (dtype === 'float32' ? 2 ** -149 : 2 ** -1074) * (bound.p === Infinity ? 1 : bound.count ** (1 / bound.p)) * (1 + 4 * U)
   // the product x·f is rounded once in float64 (and once more to float32); (1 + 4u) covers the roundings here
@@ -285,6 +287,33 @@ export function sliceValues(x: Tensor, axes: readonly number[], i: number): numb
 }
 
 /**
+ * The one scaling of the per-slice constraints: every slice of `x` over
+ * `axes` scaled by `factor(n)` of its p-norm `n` (the source system's
+ * formula), capped so that no slice ends above `limit` (see
+ * {@link capFactor}); one reduction pass and one scaling pass.
+ */
+export function scaleWithin(x: Tensor, axes: readonly number[], p: number, limit: number, factor: (n: number) => number): Tensor {
+  const dtype = dtypeOf(x)
+  const bound = sliceNorms(x, axes, p)
+  const { norms } = bound
+  const valuesOf = (slice: number) => sliceValues(x, axes, slice)
+  for (let i = 0; i < norms.length; i++) norms[i] = capFactor(factor(norms[i]), norms[i], limit, bound, dtype, i, valuesOf)
+  return scaleSlices(x, norms, axes)
+}
+
+/**
+ * The one factor of the total-norm constraints: `factor(N)` of the joint
+ * p-norm `N` of `ts` (the source system's formula), capped so that the
+ * tensors scaled by it end within `limit` together. Returns the factor and
+ * `N` (float64; beyond its range, `Infinity`).
+ */
+export function totalFactor(ts: readonly Tensor[], p: number, limit: number, factor: (n: number) => number): { readonly factor: number; readonly norm: number } {
+  const bound = totalNorm(ts, p)
+  const f = capFactor(factor(bound.norm), bound.norm, limit, bound, commonDtype(ts), 0, () => ts.flatMap(toArray))
+  return { factor: f, norm: bound.norm }
+}
+
+/**
  * Lasagne's multiplier `clip(n, 0, m) / (eps + n)` for a slice of norm `n`,
  * in float64 from the dtype's `m` and `eps`. Two departures, both where
  * Lasagne would give NaN because of the options rather than the data:
@@ -316,8 +345,8 @@ export function lasagneTotal(ts: readonly Tensor[], maxNorm: number, epsilon: nu
   const eps = r(checkNumber('epsilon', epsilon, { min: 0 }))
   const limit = limitOf(maxNorm, r)
   return () => {
-    const total = totalNorm(ts, 2)
-    return [capFactor(lasagneMultiplier(total.norm, m, eps), total.norm, limit, total, dtype), r(total.norm)]
+    const { factor, norm } = totalFactor(ts, 2, limit, (n) => lasagneMultiplier(n, m, eps))
+    return [factor, r(norm)]
   }
 }
 

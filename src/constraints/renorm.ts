@@ -5,8 +5,8 @@
  * @module constraints
  */
 import { ShapeError, checkNumber } from '../errors/index.js'
-import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo, scaleSlices } from '../tensor/index.js'
-import { capFactor, checkLimit, limitOf, provablyWithin, sliceNorms, sliceValues } from './norms.js'
+import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo } from '../tensor/index.js'
+import { checkLimit, limitOf, scaleWithin } from './norms.js'
 
 /**
  * Rescales each sub-tensor `x.select(dim, i)` whose p-norm exceeds `maxnorm`,
@@ -58,13 +58,6 @@ export function renorm(x: Tensor, p: number, dim: number, maxnorm: number): Tens
   const [kept] = normalizeAxes([dim], nd, 'dim')
   const reduced = normalizeAxes(undefined, nd, 'dim').filter((a) => a !== kept)
   const eps = r(1e-7)
-  const limit = limitOf(maxnorm, r)
-  const bound = sliceNorms(t, reduced, order)
-  const { norms } = bound
-  for (let i = 0; i < norms.length; i++) {
-    const n = norms[i]
-    // strict >, as torch: a NaN norm keeps its slice
-    norms[i] = capFactor(n > m ? m / (n + eps) : 1, n, limit, bound, dtype, () => provablyWithin(sliceValues(t, reduced, i), order, limit), i)
-  }
-  return scaleSlices(t, norms, reduced)
+  // strict >, as torch: a NaN norm keeps its slice
+  return scaleWithin(t, reduced, order, limitOf(maxnorm, r), (n) => (n > m ? m / (n + eps) : 1))
 }
