@@ -12,8 +12,8 @@
  * @module core
  */
 import { type FloatArray, type Tensor, isRowMajor, isTensor, sizeOf } from '../tensor/index.js'
-import { donatedError, isTaken, markTaken } from '../tensor/taken.js'
-import { type Path, formatPath, isPlainObject, walk } from '../tree/index.js'
+import { donatedError, markTaken } from '../tensor/taken.js'
+import { isPlainObject, walk } from '../tree/index.js'
 import type { Recycle } from './fusion.js'
 
 /**
@@ -63,11 +63,6 @@ export function checkNotDonated(args: readonly (readonly [string, unknown])[]): 
   for (const [name, value] of args) if (typeof value === 'object' && value !== null && donated.has(value)) throw donatedError(name)
 }
 
-/** Throws a `DonatedBufferError` naming its path when one of the zipped leaves `ts` (of trees `names`) was emptied by a donating step. */
-export function checkLeaves(ts: readonly Tensor[], names: readonly string[], path: Path): void {
-  for (let j = 0; j < ts.length; j++) if (isTaken(ts[j])) throw donatedError(formatPath(names[j], path))
-}
-
 /**
  * Calls `visit` with every tensor of each `[name, value]` (trees, or states
  * of any plain shape), after throwing a `DonatedBufferError` for a donated
@@ -76,11 +71,9 @@ export function checkLeaves(ts: readonly Tensor[], names: readonly string[], pat
 function scan(args: readonly (readonly [string, unknown])[], visit: (t: Tensor, arg: number) => void): void {
   checkNotDonated(args)
   args.forEach(([name, value], arg) => {
-    walk([value], [name], isStateLeaf, 0, ([leaf], path) => {
-      if (isTensor(leaf)) {
-        if (isTaken(leaf)) throw donatedError(formatPath(name, path))
-        visit(leaf, arg)
-      }
+    // the walk itself refuses an emptied tensor, naming its path
+    walk([value], [name], isStateLeaf, 0, ([leaf]) => {
+      if (isTensor(leaf)) visit(leaf, arg)
       return []
     })
   })

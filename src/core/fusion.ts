@@ -17,7 +17,6 @@
  */
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
-import { checkLeaves } from './donation.js'
 import type { GradientTransformation, Params } from './transformation.js'
 
 /** A scale factor as a function of the leaf dtype, already in the precision the stage computes it in. */
@@ -117,8 +116,8 @@ function scaleKernel(c1: number, c2: number, f32: boolean, apply: boolean): Kern
 
 /**
  * The one per-leaf pass of the fused paths: zips `trees` (named `names` in
- * errors; they must agree in structure, shape and dtype), refuses leaves a
- * donating step emptied, and runs `kernelFor(dtype)` over the leaves of each
+ * errors; they must agree in structure, shape and dtype; the zip refuses
+ * leaves a donating step emptied), and runs `kernelFor(dtype)` over the leaves of each
  * position, writing `nOut` outputs. Output `i` goes into `reuse(ts, i)` when
  * that gives storage (donation), else into an arena (one per output tree,
  * so small leaves share buffers). Returns the `nOut` output trees.
@@ -144,16 +143,12 @@ export function leafPass(
     return map(ts, specs, kernelFor(dtype))
   }
   if (checkOrder === undefined) {
-    return zipMany(trees, names, nOut, (ts, path) => {
-      checkLeaves(ts, names, path)
-      return pass(ts)
-    }) as Params[]
+    return zipMany(trees, names, nOut, (ts) => pass(ts)) as Params[]
   }
   const ordered = checkOrder.map((i) => trees[i])
   const orderedNames = checkOrder.map((i) => names[i])
   const inKernelOrder = new Array<Tensor>(trees.length)
-  return zipMany(ordered, orderedNames, nOut, (ts, path) => {
-    checkLeaves(ts, orderedNames, path)
+  return zipMany(ordered, orderedNames, nOut, (ts) => {
     for (let j = 0; j < ts.length; j++) inKernelOrder[checkOrder[j]] = ts[j]
     return pass(inKernelOrder)
   }) as Params[]

@@ -77,7 +77,8 @@ function setKey(o: Record<string, unknown>, key: string, v: unknown): void {
  * output trees of the first tree's structure from the `nOut` values `onLeaf`
  * returns. Containers it builds are frozen. A cycle in the first tree (a
  * container that contains itself) is a `StructureError` naming the path
- * where it closes.
+ * where it closes. A tensor that a donating step emptied is a
+ * `DonatedBufferError` naming its path.
  *
  * `names` are the roots used in error messages (`'updates'`, `'state.mu'`).
  * @category utils
@@ -112,6 +113,8 @@ export function walk<R>(
     const first = nodes[0]
     if (isLeaf(first)) {
       const tensor = isTensor(first) // once per position, not once per tree
+      // a tensor a donating step emptied is never read, nor carried into a result
+      if (tensor && isTaken(first as Tensor)) throw donatedError(formatPath(names[0] ?? 'tree', path))
       for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j, tensor)
       return onLeaf(nodes as unknown[], path) as unknown[]
     }
@@ -173,7 +176,6 @@ export function walk<R>(
     const b = nodes[j] as Tensor
     if (!isLeaf(b)) mismatch(nodes, j)
     if (tensor) {
-      if (isTaken(a)) throw donatedError(formatPath(names[0] ?? 'tree 0', path))
       if (isTaken(b)) throw donatedError(leafPath(j))
       // with isTensor as the leaf test, b passed it just above
       if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
