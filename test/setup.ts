@@ -4,6 +4,11 @@
  * seed in force once per run, so any failure can be replayed.
  */
 import fc from 'fast-check'
+import { setBackend } from '../src/kernel/index.js'
 import { suiteSeed } from './seed.js'
 
 fc.configureGlobal({ ...fc.readConfigureGlobal(), seed: suiteSeed() })
+
+// `NDOPTAX_BACKEND=js` (or `wasm`) runs the whole suite on one kernel backend: the numbers must not change
+const backend = process.env.NDOPTAX_BACKEND
+if (backend === 'js' || backend === 'wasm') setBackend(backend)

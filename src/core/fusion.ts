@@ -15,9 +15,10 @@
  *
  * @module core
  */
+import { type Precision, type Recurrence, compile, fuse, recurrence, sub } from '../kernel/index.js'
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
-import type { GradientTransformation, Params } from './transformation.js'
+import type { GradientTransformation, Params } from './types.js'
 
 /** A scale factor as a function of the leaf dtype, already in the precision the stage computes it in. */
 export type Factor = (dtype: Dtype) => number
@@ -35,6 +36,13 @@ export interface Fusion {
   readonly apply?: { readonly params: Params; readonly recycle: boolean }
   /** Donation: buffers of the old state (and, with `apply.recycle`, of the params) that new tensors may take over. */
   readonly recycle?: Recycle
+  /** `'fast'`: float32 leaves may run in float32 lanes (see `OptimizerOptions.precision`); default `'exact'`. */
+  readonly precision?: Precision
+}
+
+/** The parts of `fusion` every stage of a chain shares: donation and precision. */
+export function shared(fusion: Fusion): Fusion {
+  return { recycle: fusion.recycle, precision: fusion.precision }
 }
 
 /** The optional fast paths of one transformation. */
@@ -77,43 +85,6 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
   return registry.get(tx) as FastPath<S> | undefined
 }
 
-/** The epilogue of one leaf dtype: the numbers a fused kernel folds in. */
-export interface Epilogue {
-  /** Round every stored intermediate with `Math.fround`. */
-  readonly f32: boolean
-  /** `g ← pre · g` (1 when nothing is folded: an exact no-op). */
-  readonly pre: number
-  /** `u ← post · u` (1 when nothing is folded). */
-  readonly post: number
-  /** The kernel's last input is `p`, and its first output `p + u`. */
-  readonly apply: boolean
-}
-
-/** The epilogue of `fusion` for leaves of `dtype`. */
-export function epilogue(fusion: Fusion, dtype: Dtype): Epilogue {
-  return { f32: dtype === 'float32', pre: fusion.pre?.(dtype) ?? 1, post: fusion.post?.(dtype) ?? 1, apply: fusion.apply !== undefined }
-}
-
-const F = Math.fround
-
-/** `out = [p +] c2 · (c1 · u)`, each product rounded to the dtype when `f32`. */
-function scaleKernel(c1: number, c2: number, f32: boolean, apply: boolean): Kernel {
-  return (n, [out], ins) => {
-    const a = c1
-    const b = c2
-    const u = apply ? ins[1] : ins[0]
-    const p = ins[0]
-    if (f32) {
-      if (apply) for (let k = 0; k < n; k++) out[k] = p[k] + F(b * F(a * u[k]))
-      else for (let k = 0; k < n; k++) out[k] = F(b * F(a * u[k]))
-    } else if (apply) {
-      for (let k = 0; k < n; k++) out[k] = p[k] + b * (a * u[k])
-    } else {
-      for (let k = 0; k < n; k++) out[k] = b * (a * u[k])
-    }
-  }
-}
-
 /**
  * The one per-leaf pass of the fused paths: zips `trees` (named `names` in
  * errors; they must agree in structure, shape and dtype; the zip refuses
@@ -154,24 +125,6 @@ export function leafPass(
   }) as Params[]
 }
 
-const NO_REUSE = (): undefined => undefined
-
-/**
- * The elementwise tail as one pass over `updates`: each leaf multiplied by
- * the given factors in order (each product rounded to the leaf dtype), then
- * added to the params when `apply` is given (zipped as `applyUpdates` does,
- * params first). Returns `updates` itself when there is nothing to do.
- */
-export function scaleTree(updates: Params, factors: readonly (Factor | undefined)[], apply?: Fusion['apply'], recycle?: Recycle): Params {
-  const fs = factors.filter((f): f is Factor => f !== undefined)
-  if (fs.length > 2) return scaleTree(scaleTree(updates, fs.slice(0, 2)), fs.slice(2), apply, recycle)
-  if (fs.length === 0 && apply === undefined) return updates
-  const kernelFor = perDtype((_, dtype) => scaleKernel(fs[0]?.(dtype) ?? 1, fs[1]?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
-  if (apply === undefined) return leafPass([updates], ['updates'], 1, kernelFor, NO_REUSE)[0]
-  const reuse = apply.recycle && recycle !== undefined ? (ts: readonly Tensor[]) => recycle(ts[0]) : NO_REUSE
-  return leafPass([apply.params, updates], ['params', 'updates'], 1, kernelFor, reuse)[0]
-}
-
 /**
  * Builds a value once per dtype on first use: the hyperparameter math of one
  * update (coefficients rounded to the leaf's dtype, and the kernel closing
@@ -183,16 +136,106 @@ export function perDtype<T>(make: (round: (x: number) => number, dtype: Dtype) =
   return (dtype) => (dtype === 'float32' ? (f32 ??= make(roundTo('float32'), 'float32')) : (f64 ??= make(roundTo('float64'), 'float64')))
 }
 
-/** `out = [p +] post · (q − p)`, the difference and the product rounded to the dtype when `f32`. */
-function differenceKernel(post: number, f32: boolean, apply: boolean): Kernel {
-  return (n, [out], [q, p]) => {
-    const c = post
-    for (let k = 0; k < n; k++) {
-      const pk = p[k]
-      const d = f32 ? F(c * F(q[k] - pk)) : c * (q[k] - pk)
-      out[k] = apply ? pk + d : d
-    }
-  }
+/** The names of the trees of a {@link recurrencePass}, for errors. */
+export interface PassNames {
+  readonly updates: string
+  readonly state: readonly string[]
+  readonly params: string
+}
+
+/**
+ * The one pass of a recurrence over trees: folds `fusion` into `r` (see
+ * `fuse`), compiles it per dtype, and runs it over the leaves of `updates`,
+ * of each tree of `state` (in `r.state` order) and of the params (those of
+ * `fusion.apply`, else `params`, when the recurrence reads them or the
+ * update is applied). Returns the update (or `params + u`) and the new
+ * state trees.
+ *
+ * `scalars(round, dtype)` gives the recurrence's per-step scalars in the
+ * dtype of the leaves (`round` rounds to it); it runs once per dtype.
+ * Under donation each new state tensor is written over the buffer of the
+ * old one it replaces, and `p + u` over the params'.
+ */
+export function recurrencePass<Sc extends string>(
+  r: Recurrence<string, Sc>,
+  scalars: (round: (x: number) => number, dtype: Dtype) => Readonly<Record<Sc, number>>,
+  updates: Params,
+  state: readonly Params[],
+  names: PassNames,
+  fusion: Fusion,
+  params?: Params,
+): Params[] {
+  const { pre, post, apply, recycle, precision } = fusion
+  const f = fuse(r, { pre: pre !== undefined, post: post !== undefined, apply: apply !== undefined })
+  const p = apply?.params ?? params
+  // missing params are refused by the walk, naming them
+  const trees: Tree[] = f.readsParams ? [updates, ...state, p as Params] : [updates, ...state]
+  const treeNames = f.readsParams ? [names.updates, ...names.state, names.params] : [names.updates, ...names.state]
+  const kernelFor = recurrenceKernels(r, scalars, fusion)
+  const lead = f.updateIsState === undefined ? 1 : 0
+  const nOut = lead + state.length
+  // under donation: each new state over the old state it replaces, `p + u` over the params
+  const last = trees.length - 1
+  const reuse =
+    recycle === undefined
+      ? NO_REUSE
+      : (ts: readonly Tensor[], i: number) => {
+          const old = i >= lead ? ts[1 + i - lead] : apply?.recycle === true ? ts[last] : undefined
+          return old === undefined ? undefined : recycle(old)
+        }
+  // compared against the params (or the state), so a wrong update is the one named
+  const stateAt = state.map((_, i) => i + 1)
+  const checkOrder = f.readsParams ? [last, ...stateAt, 0] : [...stateAt, 0]
+  const out = leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder)
+  return f.updateIsState === undefined ? out : [out[f.updateIsState], ...out]
+}
+
+const NO_REUSE = (): undefined => undefined
+
+/**
+ * The kernels of `r` with `fusion`'s epilogue folded in, one per dtype
+ * (compiled, and the scalars computed, on first use): for a pass over
+ * trees, or for `map` over the tensors `[g, ...state, p?]` of one leaf.
+ */
+export function recurrenceKernels<Sc extends string>(
+  r: Recurrence<string, Sc>,
+  scalars: (round: (x: number) => number, dtype: Dtype) => Readonly<Record<Sc, number>>,
+  fusion: Fusion = {},
+): (dtype: Dtype) => Kernel {
+  const { pre, post, apply, precision } = fusion
+  const f = fuse(r, { pre: pre !== undefined, post: post !== undefined, apply: apply !== undefined })
+  return perDtype((round, dtype): Kernel => {
+    const s = scalars(round, dtype)
+    const values = r.scalars.map((k) => s[k])
+    if (pre !== undefined) values.push(pre(dtype))
+    if (post !== undefined) values.push(post(dtype))
+    const raw = compile(f.program, dtype, precision)
+    return (n, outs, ins) => raw(n, outs, ins, values)
+  })
+}
+
+/** The update as it is: with an epilogue, a scale of it and the addition to the params. */
+const IDENTITY = recurrence({ name: 'identity', state: [], scalars: [], step: ({ g }) => ({ update: g }) })
+
+/** The update that moves the params `p` to the target `g`. */
+const DIFFERENCE = recurrence({ name: 'difference', state: [], scalars: [], params: true, step: ({ g, p }) => ({ update: sub(g, p) }) })
+
+const NO_SCALARS = (): Readonly<Record<never, number>> => ({})
+
+/**
+ * The elementwise tail as one pass over `updates`: each leaf multiplied by
+ * the given factors in order (each product rounded to the leaf dtype), then
+ * added to the params when `apply` is given (zipped as `applyUpdates` does,
+ * params first). Returns `updates` itself when there is nothing to do.
+ * Of `tail`, only `apply`, `recycle` and `precision` are read.
+ */
+export function scaleTree(updates: Params, factors: readonly (Factor | undefined)[], tail: Fusion = {}): Params {
+  const { apply, recycle, precision } = tail
+  const fs = factors.filter((f): f is Factor => f !== undefined)
+  if (fs.length > 2) return scaleTree(scaleTree(updates, fs.slice(0, 2), { precision }), fs.slice(2), tail)
+  if (fs.length === 0 && apply === undefined) return updates
+  const names = { updates: 'updates', state: [], params: 'params' }
+  return recurrencePass(IDENTITY, NO_SCALARS, updates, [], names, { pre: fs[0], post: fs[1], apply, recycle, precision })[0]
 }
 
 /**
@@ -202,18 +245,16 @@ function differenceKernel(post: number, f32: boolean, apply: boolean): Kernel {
  * rounded as the stages one by one would (not `target` itself).
  */
 export function differenceTree(target: Params, params: Params, names: readonly [string, string], fusion: Fusion): Params {
-  const { post, apply, recycle } = fusion
-  const kernelFor = perDtype((_, dtype) => differenceKernel(post?.(dtype) ?? 1, dtype === 'float32', apply !== undefined))
-  const reuse = apply?.recycle === true && recycle !== undefined ? (ts: readonly Tensor[]) => recycle(ts[1]) : NO_REUSE
-  return leafPass([target, params], names, 1, kernelFor, reuse)[0]
+  const { post, apply, recycle, precision } = fusion
+  return recurrencePass(DIFFERENCE, NO_SCALARS, target, [], { updates: names[0], state: [], params: names[1] }, { post, apply, recycle, precision }, params)[0]
 }
 
 /** Runs `tx`'s update with `fusion` folded in: its fast path, or the update between materialised passes. */
 export function runFused<S>(tx: GradientTransformation<S>, updates: Params, state: S, params: Params | undefined, fusion: Fusion): readonly [Params, S] {
   const fast = fastPathOf(tx)
   if (fast?.run !== undefined) return fast.run(updates, state, params, fusion)
-  const [u, s] = tx.update(scaleTree(updates, [fusion.pre]), state, params)
-  return [scaleTree(u, [fusion.post], fusion.apply, fusion.recycle), s]
+  const [u, s] = tx.update(scaleTree(updates, [fusion.pre], shared(fusion)), state, params)
+  return [scaleTree(u, [fusion.post], fusion), s]
 }
 
 /** True for a stage that only scales the updates by a factor of its own (not of the updates). */
@@ -238,14 +279,14 @@ export function runChain(
 ): [Params, unknown[]] {
   const n = txs.length
   const next = new Array<unknown>(n)
-  const inner: Fusion = { recycle: fusion.recycle }
+  const inner = shared(fusion)
   let u = updates
   let pre = fusion.pre
   for (let i = 0; i < n; i++) {
     const fast = fastPathOf(txs[i])
     if (fast?.scaling !== undefined) {
       // one pending factor at most: an earlier one (or any, before a norm) is applied first
-      if (pre !== undefined) u = scaleTree(u, [pre])
+      if (pre !== undefined) u = scaleTree(u, [pre], inner)
       const [factor, s] = fast.scaling(states[i], u)
       next[i] = s
       pre = factor
@@ -260,26 +301,26 @@ export function runChain(
     if (j === n) {
       // the last stage takes the chain's own epilogue (one post at most: a second is a pass of its own)
       if (post !== undefined && fusion.post !== undefined) {
-        ;[u, next[i]] = runFused(txs[i], u, states[i], params, { pre, post, recycle: fusion.recycle })
-        return [scaleTree(u, [fusion.post], fusion.apply, fusion.recycle), next]
+        ;[u, next[i]] = runFused(txs[i], u, states[i], params, { ...inner, pre, post })
+        return [scaleTree(u, [fusion.post], fusion), next]
       }
       ;[u, next[i]] = runFused(txs[i], u, states[i], params, { ...fusion, pre, post: post ?? fusion.post })
       return [u, next]
     }
     const mover = fastPathOf(txs[j])?.fromMoved
     if (mover !== undefined && params !== undefined) {
-      const [moved, s] = runFused(txs[i], u, states[i], params, { pre, post, apply: { params, recycle: false }, recycle: fusion.recycle })
+      const [moved, s] = runFused(txs[i], u, states[i], params, { ...inner, pre, post, apply: { params, recycle: false } })
       next[i] = s
       const lastMover = j === n - 1
-      ;[u, next[j]] = mover(moved, states[j], params, lastMover ? { post: fusion.post, apply: fusion.apply, recycle: fusion.recycle } : inner)
+      ;[u, next[j]] = mover(moved, states[j], params, lastMover ? { ...inner, post: fusion.post, apply: fusion.apply } : inner)
       if (lastMover) return [u, next]
     } else {
-      ;[u, next[i]] = runFused(txs[i], u, states[i], params, { pre, post, recycle: fusion.recycle })
+      ;[u, next[i]] = runFused(txs[i], u, states[i], params, { ...inner, pre, post })
       j -= 1
     }
     pre = undefined
     i = j
   }
   // the chain ended with scaling stages (or has none): the pending factor, the chain's post and apply in one pass
-  return [scaleTree(u, [pre, fusion.post], fusion.apply, fusion.recycle), next]
+  return [scaleTree(u, [pre, fusion.post], fusion), next]
 }

@@ -6,51 +6,14 @@
  */
 import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
 import { ConfigError, StructureError, checkFunction, checkOptions, describe } from '../errors/index.js'
-import { type Tensor, add } from '../tensor/index.js'
+import { add } from '../tensor/index.js'
 import { type Tree, assertSameStructure, zipTrees } from '../tree/index.js'
 import { checkNotDonated, donation } from './donation.js'
 import { type Fusion, endsWithProjection, isNeutral, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
+import type { Precision } from '../kernel/index.js'
+import type { GradientTransformation, Params, UpdateFn } from './types.js'
 
-/**
- * Parameters, gradients and updates: a tree of tensors.
- * @category model
- */
-export type Params = Tree<Tensor>
-
-/**
- * A pure gradient transformation, as in optax: `init` builds the state from
- * the parameters; `update` maps incoming updates (gradients, or the output of
- * the previous stage) and the state to outgoing updates and a new state. It
- * never writes its arguments. `params` is needed by transformations that look
- * at the parameters (`constrainParams`, weight decay).
- *
- * The outgoing updates have the structure of the incoming ones, so `update`
- * returns the caller's own tree type. Build one with {@link transformation}.
- *
- * @example
- * const scaleBy2 = transformation({ init: () => EMPTY_STATE, update: (u, s) => [mapTree(u, (t) => scaleAll(t, 2)), s] })
- * const [u] = scaleBy2.update({ w: tensor([1, 2]) }, scaleBy2.init({})) // u.w: [2, 4], typed { w: Tensor }
- * @category model
- */
-export interface GradientTransformation<S = unknown> {
-  /** The initial state for `params` (e.g. zero moments of each leaf's shape and dtype). */
-  init(params: Params): S
-  /**
-   * Maps incoming `updates` and the old `state` to the outgoing updates (a
-   * tree of the same structure, so of the same type `U`) and a new state;
-   * `params` are the current parameters, for the stages that need them.
-   * Writes none of its arguments.
-   */
-  update<U extends Params>(updates: U, state: S, params?: Params): readonly [U, S]
-}
-
-/**
- * The update function of a transformation as it is written: trees in, trees
- * out (the structure of `updates` is kept, which {@link transformation}
- * turns into the caller's own type).
- * @category model
- */
-export type UpdateFn<S> = (updates: Params, state: S, params?: Params) => readonly [Params, S]
+export type { GradientTransformation, Params, UpdateFn } from './types.js'
 
 /**
  * A {@link GradientTransformation} from its `init` and `update` functions,
@@ -115,7 +78,7 @@ export const EMPTY_STATE: EmptyState = Object.freeze({})
  */
 export function identity(): GradientTransformation<EmptyState> {
   const tx = transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state) => [updates, state] })
-  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f.apply, f.recycle), state], neutral: true })
+  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f), state], neutral: true })
 }
 
 /**
@@ -215,6 +178,15 @@ export interface OptimizerOptions {
    * what it was given counts as donated (it may be partly overwritten).
    */
   readonly donate?: boolean
+  /**
+   * `'exact'` (the default) gives the numbers of the stages run one by one,
+   * on every backend. `'fast'` lets the fused kernels of float32 leaves
+   * compute in float32 lanes (WebAssembly f32x4) instead of float64: about
+   * twice as fast, within the per-optimizer ulp bounds of
+   * `docs/performance.md`. Float64 leaves and engines without WebAssembly
+   * SIMD are exact either way.
+   */
+  readonly precision?: Precision
 }
 
 /**
@@ -240,9 +212,11 @@ export interface OptimizerOptions {
  */
 export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerOptions): Optimizer<S> {
   checkTransformation('tx', tx)
-  checkOptions('options', options, ['donate'])
+  checkOptions('options', options, ['donate', 'precision'])
   const donate = options?.donate ?? false
   if (typeof donate !== 'boolean') throw new ConfigError('options.donate', `expected true or false, got ${describe(donate)}`)
+  const precision = options?.precision ?? 'exact'
+  if (precision !== 'exact' && precision !== 'fast') throw new ConfigError('options.precision', `expected 'exact' or 'fast', got ${describe(precision)}`)
   // the new params have the structure of `params` (every stage keeps the structure)
   const run = (params: Params, grads: Params, state: S): readonly [Params, S] => {
     const args = [
@@ -253,7 +227,7 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
     if (!donate) {
       checkNotDonated(args)
       try {
-        return runFused(tx, grads, state, params, { apply: { params, recycle: false } })
+        return runFused(tx, grads, state, params, { apply: { params, recycle: false }, precision })
       } catch (e) {
         // nothing was written: find out whether the grads disagree with the params, and if so say that
         assertSameStructure([params, grads], ['params', 'grads'])
@@ -265,7 +239,7 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
     try {
       // checked before anything is written over: a wrong gradient must not leave the donated params half updated
       assertSameStructure([params, grads], ['params', 'grads'])
-      result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle })
+      result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle, precision })
       return result
     } finally {
       finish(result ?? [])

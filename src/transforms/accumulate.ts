@@ -6,8 +6,10 @@
  */
 import { type GradientTransformation, type Params, checkTransformation, transformation } from '../core/index.js'
 import { checkNumber, checkOptions } from '../errors/index.js'
-import { type Tensor, dtypeOf, map, roundTo, zerosLike } from '../tensor/index.js'
-import { mapTree, zipTrees } from '../tree/index.js'
+import { add, div, recurrence, store, sub } from '../kernel/index.js'
+import { zerosLike } from '../tensor/index.js'
+import { mapTree } from '../tree/index.js'
+import { fusedPass } from './block.js'
 import { checkState, zeroUpdates } from './finite.js'
 
 /**
@@ -36,24 +38,19 @@ export interface MultiStepsOptions {
 
 const MULTI_STEPS_KEYS = ['miniStep', 'gradientStep', 'accGrads', 'innerState'] as const
 
-/**
- * `acc' = acc + (g − acc) / (miniStep + 1)` in the leaf's dtype: the running
- * mean after one more micro-batch, in one fused pass. The first micro-batch
- * is copied as it is (`-0` stays `-0`), so `everyK = 1` is exact.
- */
-function accumulate(g: Tensor, acc: Tensor, miniStep: number): Tensor {
-  const r = roundTo(dtypeOf(acc))
-  const count = miniStep + 1
-  return map(
-    [g, acc],
-    [dtypeOf(acc)],
-    (n, [out], [gk, ak]) => {
-      if (miniStep === 0) for (let k = 0; k < n; k++) out[k] = gk[k]
-      else for (let k = 0; k < n; k++) out[k] = ak[k] + r(r(gk[k] - ak[k]) / count)
-    },
-    ['updates', 'state.accGrads'],
-  )[0]
-}
+/** The first micro-batch: copied as it is (`-0` stays `-0`), so `everyK = 1` is exact. */
+const FIRST = recurrence({ name: 'accumulate first', state: ['accGrads'], scalars: [], step: ({ g }) => ({ update: g, accGrads: g }) })
+
+/** `acc' = acc + (g − acc) / count` in the leaf's dtype: the running mean after one more micro-batch. */
+const MEAN = recurrence({
+  name: 'accumulate',
+  state: ['accGrads'],
+  scalars: ['count'],
+  step: ({ g, accGrads }, { count }) => {
+    const acc1 = add(accGrads, store(div(store(sub(g, accGrads)), count)))
+    return { update: acc1, accGrads: acc1 }
+  },
+})
 
 /**
  * Gradient accumulation. Each call averages the incoming gradients into a
@@ -83,7 +80,7 @@ export function multiSteps<S>(tx: GradientTransformation<S>, options: MultiSteps
       checkState('state', state, MULTI_STEPS_KEYS, 'multiSteps')
       const { miniStep, gradientStep, accGrads, innerState } = state
       checkNumber('state.miniStep', miniStep, { min: 0, max: everyK - 1, integer: true })
-      const mean = zipTrees([accGrads, grads], ['state.accGrads', 'updates'], ([acc, g]) => accumulate(g, acc, miniStep)) as Params
+      const { accGrads: mean } = fusedPass(miniStep === 0 ? FIRST : MEAN, () => ({ count: miniStep + 1 }), grads, state)
       if (miniStep + 1 < everyK) return [zeroUpdates(grads), make(miniStep + 1, gradientStep, mean, innerState)]
       const [updates, next] = tx.update(mean, innerState, params)
       return [updates, make(0, gradientStep + 1, mapTree(accGrads, zerosLike, 'state.accGrads'), next)]

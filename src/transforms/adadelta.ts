@@ -5,32 +5,23 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue } from '../core/fusion.js'
-import { type Kernel } from '../tensor/index.js'
-import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
-import { type RmsScalars, rmsScalars } from './rms.js'
+import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { rmsScalars } from './rms.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-function adadeltaKernel(c: RmsScalars, e: Epilogue): Kernel {
-  return (n, [out, accu1, deltaAccu1], [g, accu, deltaAccu, p]) => {
-    const { rho, oneMinusRho, epsilon } = c
-    const { f32, apply } = e
-    const F = Math.fround
-    for (let k = 0; k < n; k++) {
-      const pk = apply ? p[k] : 0
-      const gk = incoming(g[k], e)
-      const dk = deltaAccu[k] // the OLD deltaAccu, as Lasagne
-      const a = rho * accu[k] + oneMinusRho * (gk * gk)
-      const ak = f32 ? F(a) : a
-      const d = (gk * Math.sqrt(dk + epsilon)) / Math.sqrt(ak + epsilon)
-      const delta = f32 ? F(d) : d
-      const da = rho * dk + oneMinusRho * (delta * delta)
-      accu1[k] = ak
-      deltaAccu1[k] = f32 ? F(da) : da
-      out[k] = outgoing(delta, pk, e)
-    }
-  }
-}
+/** Adadelta's recurrence: epsilon inside both roots, and the OLD `deltaAccu` in the step, as Lasagne. */
+const ADADELTA = recurrence({
+  name: 'adadelta',
+  state: ['accu', 'deltaAccu'],
+  scalars: ['rho', 'oneMinusRho', 'epsilon'],
+  step: ({ g, accu, deltaAccu }, { rho, oneMinusRho, epsilon }) => {
+    const accu1 = store(add(mul(rho, accu), mul(oneMinusRho, mul(g, g))))
+    const delta = store(div(mul(g, sqrt(add(deltaAccu, epsilon))), sqrt(add(accu1, epsilon))))
+    const deltaAccu1 = store(add(mul(rho, deltaAccu), mul(oneMinusRho, mul(delta, delta))))
+    return { update: delta, accu: accu1, deltaAccu: deltaAccu1 }
+  },
+})
 
 /**
  * State of {@link scaleByAdadelta}.
@@ -79,9 +70,7 @@ export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientT
     (updates, state, fusion) => {
       const count = countOf(state)
       const { rho, epsilon } = at(count)
-      const kernelFor = kernels(fusion, (round, e) => adadeltaKernel(rmsScalars(round, rho, epsilon), e))
-      const names = ['state.accu', 'state.deltaAccu']
-      const [u, accu, deltaAccu] = fusedPass(updates, [state.accu, state.deltaAccu], names, 3, kernelFor, fusion)
+      const { update: u, accu, deltaAccu } = fusedPass(ADADELTA, (round) => rmsScalars(round, rho, epsilon), updates, state, fusion)
       return [u, Object.freeze({ count: count + 1, accu, deltaAccu })]
     },
   )

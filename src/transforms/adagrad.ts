@@ -4,25 +4,20 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue } from '../core/fusion.js'
-import { type Kernel } from '../tensor/index.js'
-import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
+import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { block, countOf, fusedPass, zerosTree } from './block.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-function adagradKernel(c: { readonly epsilon: number }, e: Epilogue): Kernel {
-  return (n, [out, accu1], [g, accu, p]) => {
-    const { epsilon } = c
-    const { f32, apply } = e
-    for (let k = 0; k < n; k++) {
-      const pk = apply ? p[k] : 0
-      const gk = incoming(g[k], e)
-      const a = accu[k] + gk * gk
-      const ak = f32 ? Math.fround(a) : a
-      accu1[k] = ak
-      out[k] = outgoing(gk / Math.sqrt(ak + epsilon), pk, e) // epsilon inside the root, as Lasagne
-    }
-  }
-}
+/** Adagrad's recurrence: epsilon inside the root, as Lasagne. */
+const ADAGRAD = recurrence({
+  name: 'adagrad',
+  state: ['accu'],
+  scalars: ['epsilon'],
+  step: ({ g, accu }, { epsilon }) => {
+    const accu1 = store(add(accu, mul(g, g)))
+    return { update: div(g, sqrt(add(accu1, epsilon))), accu: accu1 }
+  },
+})
 
 /**
  * State of {@link scaleByAdagrad}.
@@ -64,8 +59,7 @@ export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTra
     (updates, state, fusion) => {
       const count = countOf(state)
       const { epsilon } = at(count)
-      const kernelFor = kernels(fusion, (round, e) => adagradKernel({ epsilon: round(epsilon) }, e))
-      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor, fusion)
+      const { update: u, accu } = fusedPass(ADAGRAD, (round) => ({ epsilon: round(epsilon) }), updates, state, fusion)
       return [u, Object.freeze({ count: count + 1, accu })]
     },
   )

@@ -5,9 +5,8 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue } from '../core/fusion.js'
-import { type Kernel } from '../tensor/index.js'
-import { block, countOf, fusedPass, kernels, zerosTree } from './block.js'
+import { add, div, max, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { block, countOf, fusedPass, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -44,120 +43,32 @@ function adamScalars(round: (x: number) => number, h: { beta1: number; beta2: nu
   return { beta1, oneMinusBeta1: round(1 - beta1), beta2, oneMinusBeta2: round(1 - beta2), epsilon: round(h.epsilon), a }
 }
 
-const F = Math.fround
+const ADAM_SCALARS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'epsilon', 'a'] as const
 
-/**
- * Adam's kernel with its epilogue folded in (see `Epilogue`):
- * `g ← pre·g`, the moments, `u ← post·u`, and `out = p + u` or `u`; every
- * value the stages one by one would store is rounded to the dtype here.
- */
-function adamKernel(s: AdamScalars, e: Epilogue): Kernel {
-  const loop = e.f32 ? adam32 : adam64
-  return (n, outs, ins) => {
-    const [out, mu1, nu1] = outs
-    const [g, mu, nu, p] = ins
-    loop(n, out, mu1, nu1, g, mu, nu, p, s, e)
-  }
-}
+/** Adam's recurrence: epsilon on the uncorrected root, as Lasagne. */
+const ADAM = recurrence({
+  name: 'adam',
+  state: ['mu', 'nu'],
+  scalars: ADAM_SCALARS,
+  step: ({ g, mu, nu }, { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a }) => {
+    const mu1 = store(add(mul(beta1, mu), mul(oneMinusBeta1, g)))
+    const nu1 = store(add(mul(beta2, nu), mul(oneMinusBeta2, mul(g, g))))
+    return { update: div(mul(a, mu1), add(sqrt(nu1), epsilon)), mu: mu1, nu: nu1 }
+  },
+})
 
-type Arr = Float32Array | Float64Array
-
-/**
- * The float32 loop, four elements per iteration (V8 then loads each array's
- * bounds once per four accesses): every input of an element is read before
- * any output of it is written, so the outputs may be the inputs' buffers.
- */
-function adam32(n: number, out: Arr, mu1: Arr, nu1: Arr, g: Arr, mu: Arr, nu: Arr, p: Arr | undefined, s: AdamScalars, e: Epilogue): void {
-  const { beta1: b1, oneMinusBeta1: c1, beta2: b2, oneMinusBeta2: c2, epsilon: eps, a } = s
-  const { pre, post, apply } = e
-  const q = apply ? (p as Arr) : g // read only when applying
-  let k = 0
-  for (; k + 3 < n; k += 4) {
-    const g0 = F(pre * g[k])
-    const g1 = F(pre * g[k + 1])
-    const g2 = F(pre * g[k + 2])
-    const g3 = F(pre * g[k + 3])
-    const m0 = F(b1 * mu[k] + c1 * g0)
-    const m1 = F(b1 * mu[k + 1] + c1 * g1)
-    const m2 = F(b1 * mu[k + 2] + c1 * g2)
-    const m3 = F(b1 * mu[k + 3] + c1 * g3)
-    const v0 = F(b2 * nu[k] + c2 * (g0 * g0))
-    const v1 = F(b2 * nu[k + 1] + c2 * (g1 * g1))
-    const v2 = F(b2 * nu[k + 2] + c2 * (g2 * g2))
-    const v3 = F(b2 * nu[k + 3] + c2 * (g3 * g3))
-    const p0 = apply ? q[k] : 0
-    const p1 = apply ? q[k + 1] : 0
-    const p2 = apply ? q[k + 2] : 0
-    const p3 = apply ? q[k + 3] : 0
-    const u0 = F(post * F((a * m0) / (Math.sqrt(v0) + eps)))
-    const u1 = F(post * F((a * m1) / (Math.sqrt(v1) + eps)))
-    const u2 = F(post * F((a * m2) / (Math.sqrt(v2) + eps)))
-    const u3 = F(post * F((a * m3) / (Math.sqrt(v3) + eps)))
-    mu1[k] = m0
-    mu1[k + 1] = m1
-    mu1[k + 2] = m2
-    mu1[k + 3] = m3
-    nu1[k] = v0
-    nu1[k + 1] = v1
-    nu1[k + 2] = v2
-    nu1[k + 3] = v3
-    out[k] = apply ? p0 + u0 : u0
-    out[k + 1] = apply ? p1 + u1 : u1
-    out[k + 2] = apply ? p2 + u2 : u2
-    out[k + 3] = apply ? p3 + u3 : u3
-  }
-  for (; k < n; k++) {
-    const pk = apply ? q[k] : 0
-    const gk = F(pre * g[k])
-    const m = F(b1 * mu[k] + c1 * gk)
-    const v = F(b2 * nu[k] + c2 * (gk * gk))
-    const u = F(post * F((a * m) / (Math.sqrt(v) + eps)))
-    mu1[k] = m
-    nu1[k] = v
-    out[k] = apply ? pk + u : u
-  }
-}
-
-/** The float64 loop: the same arithmetic, nothing to round. */
-function adam64(n: number, out: Arr, mu1: Arr, nu1: Arr, g: Arr, mu: Arr, nu: Arr, p: Arr | undefined, s: AdamScalars, e: Epilogue): void {
-  const { beta1: b1, oneMinusBeta1: c1, beta2: b2, oneMinusBeta2: c2, epsilon: eps, a } = s
-  const { pre, post, apply } = e
-  const q = apply ? (p as Arr) : g
-  for (let k = 0; k < n; k++) {
-    const pk = apply ? q[k] : 0
-    const gk = pre * g[k]
-    const m = b1 * mu[k] + c1 * gk
-    const v = b2 * nu[k] + c2 * (gk * gk)
-    const u = post * ((a * m) / (Math.sqrt(v) + eps)) // epsilon on the uncorrected root, as Lasagne
-    mu1[k] = m
-    nu1[k] = v
-    out[k] = apply ? pk + u : u
-  }
-}
-
-function amsgradKernel(s: AdamScalars, e: Epilogue): Kernel {
-  return (n, [out, mu1, nu1, nuMax1], [g, mu, nu, nuMax, p]) => {
-    const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a } = s
-    const { f32, pre, post, apply } = e
-    for (let k = 0; k < n; k++) {
-      const pk = apply ? p[k] : 0
-      const gk = f32 ? F(pre * g[k]) : pre * g[k]
-      let m = beta1 * mu[k] + oneMinusBeta1 * gk
-      let v = beta2 * nu[k] + oneMinusBeta2 * (gk * gk)
-      if (f32) {
-        m = F(m)
-        v = F(v)
-      }
-      const vMax = Math.max(nuMax[k], v) // over the raw nu, as Lasagne (optax: over the corrected one)
-      let u = (a * m) / (Math.sqrt(vMax) + epsilon)
-      u = f32 ? F(post * F(u)) : post * u
-      mu1[k] = m
-      nu1[k] = v
-      nuMax1[k] = vMax
-      out[k] = apply ? pk + u : u
-    }
-  }
-}
+/** AMSGrad's recurrence: the maximum over the raw `nu`, as Lasagne (optax: over the corrected one). */
+const AMSGRAD = recurrence({
+  name: 'amsgrad',
+  state: ['mu', 'nu', 'nuMax'],
+  scalars: ADAM_SCALARS,
+  step: ({ g, mu, nu, nuMax }, { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a }) => {
+    const mu1 = store(add(mul(beta1, mu), mul(oneMinusBeta1, g)))
+    const nu1 = store(add(mul(beta2, nu), mul(oneMinusBeta2, mul(g, g))))
+    const nuMax1 = max(nuMax, nu1)
+    return { update: div(mul(a, mu1), add(sqrt(nuMax1), epsilon)), mu: mu1, nu: nu1, nuMax: nuMax1 }
+  },
+})
 
 /**
  * State of {@link scaleByAdam}.
@@ -197,9 +108,8 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
     (updates, state, fusion) => {
       const count = countOf(state)
       const h = at(count)
-      const kernelFor = kernels(fusion, (round, e) => adamKernel(adamScalars(round, h, count + 1), e))
-      const [u, mu, nu] = fusedPass(updates, [state.mu, state.nu], ['state.mu', 'state.nu'], 3, kernelFor, fusion)
-      return [u, Object.freeze({ count: count + 1, mu, nu })]
+      const { update, mu, nu } = fusedPass(ADAM, (round) => adamScalars(round, h, count + 1), updates, state, fusion)
+      return [update, Object.freeze({ count: count + 1, mu, nu })]
     },
   )
 }
@@ -237,10 +147,8 @@ export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransf
     (updates, state, fusion) => {
       const count = countOf(state)
       const h = at(count)
-      const kernelFor = kernels(fusion, (round, e) => amsgradKernel(adamScalars(round, h, count + 1), e))
-      const names = ['state.mu', 'state.nu', 'state.nuMax']
-      const [u, mu, nu, nuMax] = fusedPass(updates, [state.mu, state.nu, state.nuMax], names, 4, kernelFor, fusion)
-      return [u, Object.freeze({ count: count + 1, mu, nu, nuMax })]
+      const { update, mu, nu, nuMax } = fusedPass(AMSGRAD, (round) => adamScalars(round, h, count + 1), updates, state, fusion)
+      return [update, Object.freeze({ count: count + 1, mu, nu, nuMax })]
     },
   )
 }

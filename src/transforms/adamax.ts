@@ -5,10 +5,9 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue } from '../core/fusion.js'
-import { type Kernel } from '../tensor/index.js'
+import { abs, add, div, max, mul, recurrence, store } from '../kernel/index.js'
 import { ADAM_SPEC, type ScaleByAdamOptions } from './adam.js'
-import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
+import { block, countOf, fusedPass, zerosTree } from './block.js'
 import { hyperparameters } from './hyper.js'
 
 /** The per-update scalars of Adamax, rounded to a dtype. */
@@ -26,24 +25,17 @@ function adamaxScalars(round: (x: number) => number, h: { beta1: number; beta2: 
   return { beta1, oneMinusBeta1: round(1 - beta1), beta2: round(h.beta2), epsilon: round(h.epsilon), a: round(1 / round(1 - round(beta1 ** t))) }
 }
 
-function adamaxKernel(s: AdamaxScalars, e: Epilogue): Kernel {
-  return (n, [out, mu1, u1], [g, mu, u, p]) => {
-    const { beta1, oneMinusBeta1, beta2, epsilon, a } = s
-    const { f32, apply } = e
-    const F = Math.fround
-    for (let k = 0; k < n; k++) {
-      const pk = apply ? p[k] : 0
-      const gk = incoming(g[k], e)
-      const m = beta1 * mu[k] + oneMinusBeta1 * gk
-      const w = Math.max(beta2 * u[k], Math.abs(gk)) // epsilon outside the max, as Lasagne
-      const mk = f32 ? F(m) : m
-      const wk = f32 ? F(w) : w
-      mu1[k] = mk
-      u1[k] = wk
-      out[k] = outgoing((a * mk) / (wk + epsilon), pk, e)
-    }
-  }
-}
+/** Adamax's recurrence: epsilon outside the maximum, as Lasagne. */
+const ADAMAX = recurrence({
+  name: 'adamax',
+  state: ['mu', 'u'],
+  scalars: ['beta1', 'oneMinusBeta1', 'beta2', 'epsilon', 'a'],
+  step: ({ g, mu, u }, { beta1, oneMinusBeta1, beta2, epsilon, a }) => {
+    const mu1 = store(add(mul(beta1, mu), mul(oneMinusBeta1, g)))
+    const u1 = store(max(mul(beta2, u), abs(g)))
+    return { update: div(mul(a, mu1), add(u1, epsilon)), mu: mu1, u: u1 }
+  },
+})
 
 /**
  * State of {@link scaleByAdamax}.
@@ -81,8 +73,7 @@ export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransfo
     (updates, state, fusion) => {
       const count = countOf(state)
       const h = at(count)
-      const kernelFor = kernels(fusion, (round, e) => adamaxKernel(adamaxScalars(round, h, count + 1), e))
-      const [u, mu, uMax] = fusedPass(updates, [state.mu, state.u], ['state.mu', 'state.u'], 3, kernelFor, fusion)
+      const { update: u, mu, u: uMax } = fusedPass(ADAMAX, (round) => adamaxScalars(round, h, count + 1), updates, state, fusion)
       return [u, Object.freeze({ count: count + 1, mu, u: uMax })]
     },
   )

@@ -113,7 +113,7 @@ export function constrainParams(f: (ts: Tensor[]) => Tensor[]): GradientTransfor
       throw new StructureError('params', 'constrainParams needs the parameters: call update(updates, state, params)')
     }
     // `params + u` (as applyUpdates), with any pending scale of `u` in the same pass
-    return fromMoved(scaleTree(updates, [fusion.pre], { params, recycle: false }), state, params, fusion)
+    return fromMoved(scaleTree(updates, [fusion.pre], { apply: { params, recycle: false }, precision: fusion.precision }), state, params, fusion)
   }
   const tx = transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state, params) => run(updates, state, params, {}) })
   return withFastPath(tx, { run, fromMoved })

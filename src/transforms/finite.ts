@@ -5,8 +5,10 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params, checkTransformation, transformation } from '../core/index.js'
+import { recurrenceKernels } from '../core/fusion.js'
 import { StructureError, checkNumber, checkOptions, describe } from '../errors/index.js'
-import { type Kernel, type Tensor, dtypeOf, isTensor, map, normalizeAxes, reduce, zerosLike } from '../tensor/index.js'
+import { recurrence, where } from '../kernel/index.js'
+import { type Tensor, dtypeOf, isTensor, map, normalizeAxes, reduce, zerosLike } from '../tensor/index.js'
 import { type Tree, isPlainObject, leaves, mapTree, walk } from '../tree/index.js'
 
 /** `max |t|` over every element of `t` (NaN if `t` holds a NaN, 0 if empty). */
@@ -149,12 +151,9 @@ export interface ZeroNansState {
   readonly foundNan: Tree<boolean>
 }
 
-const zeroNanKernel: Kernel = (n, [o], [x]) => {
-  for (let k = 0; k < n; k++) {
-    const v = x[k]
-    o[k] = v === v ? v : 0
-  }
-}
+/** `g`, with NaN replaced by 0 (a NaN is the one value not equal to itself). */
+const ZERO_NAN = recurrence({ name: 'zeroNans', state: [], scalars: [], step: ({ g }) => ({ update: where('eq', g, g, g, 0) }) })
+const zeroNan = recurrenceKernels(ZERO_NAN, () => ({}))
 
 /**
  * Replaces every NaN in the updates by 0 (±Inf are left as they are) and
@@ -175,7 +174,7 @@ export function zeroNans(): GradientTransformation<ZeroNansState> {
       const [out, foundNan] = walk([updates], ['updates'], isTensor, 2, ([leaf]) => {
         const t = leaf as Tensor
         const hasNan = Number.isNaN(maxAbs(t))
-        return [hasNan ? map([t], [dtypeOf(t)], zeroNanKernel)[0] : t, hasNan]
+        return [hasNan ? map([t], [dtypeOf(t)], zeroNan(dtypeOf(t)))[0] : t, hasNan]
       })
       return [out as Params, Object.freeze({ foundNan: foundNan as Tree<boolean> })]
     },

@@ -5,9 +5,8 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue } from '../core/fusion.js'
-import { type Kernel } from '../tensor/index.js'
-import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
+import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { block, countOf, fusedPass, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -27,20 +26,16 @@ export function rmsScalars(round: (x: number) => number, rho: number, epsilon: n
   return { rho: r, oneMinusRho: round(1 - r), epsilon: round(epsilon) }
 }
 
-function rmsKernel(c: RmsScalars, e: Epilogue): Kernel {
-  return (n, [out, accu1], [g, accu, p]) => {
-    const { rho, oneMinusRho, epsilon } = c
-    const { f32, apply } = e
-    for (let k = 0; k < n; k++) {
-      const pk = apply ? p[k] : 0
-      const gk = incoming(g[k], e)
-      const a = rho * accu[k] + oneMinusRho * (gk * gk)
-      const ak = f32 ? Math.fround(a) : a
-      accu1[k] = ak
-      out[k] = outgoing(gk / Math.sqrt(ak + epsilon), pk, e) // epsilon inside the root, as Lasagne
-    }
-  }
-}
+/** RMSprop's recurrence: epsilon inside the root, as Lasagne. */
+const RMS = recurrence({
+  name: 'rms',
+  state: ['accu'],
+  scalars: ['rho', 'oneMinusRho', 'epsilon'],
+  step: ({ g, accu }, { rho, oneMinusRho, epsilon }) => {
+    const accu1 = store(add(mul(rho, accu), mul(oneMinusRho, mul(g, g))))
+    return { update: div(g, sqrt(add(accu1, epsilon))), accu: accu1 }
+  },
+})
 
 /**
  * State of {@link scaleByRms}.
@@ -84,8 +79,7 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
     (updates, state, fusion) => {
       const count = countOf(state)
       const { rho, epsilon } = at(count)
-      const kernelFor = kernels(fusion, (round, e) => rmsKernel(rmsScalars(round, rho, epsilon), e))
-      const [u, accu] = fusedPass(updates, [state.accu], ['state.accu'], 2, kernelFor, fusion)
+      const { update: u, accu } = fusedPass(RMS, (round) => rmsScalars(round, rho, epsilon), updates, state, fusion)
       return [u, Object.freeze({ count: count + 1, accu })]
     },
   )

@@ -42,7 +42,7 @@ function scaleBy(factor: HyperAt, sign: 1 | -1): GradientTransformation<ScaleSta
     scaling,
     run: (updates, state, _params, fusion) => {
       const [c, next] = scaling(state)
-      return [scaleTree(updates, [fusion.pre, c, fusion.post], fusion.apply, fusion.recycle), next]
+      return [scaleTree(updates, [fusion.pre, c, fusion.post], fusion), next]
     },
   })
 }

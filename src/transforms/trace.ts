@@ -5,35 +5,32 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { type Epilogue } from '../core/fusion.js'
 import { ConfigError, describe } from '../errors/index.js'
-import { type Kernel } from '../tensor/index.js'
-import { block, countOf, fusedPass, incoming, kernels, outgoing, zerosTree } from './block.js'
+import { add, mul, recurrence, store } from '../kernel/index.js'
+import { block, countOf, fusedPass, zerosTree } from './block.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
-// Without Nesterov the emitted update is the new velocity itself: one output.
-/**
- * The trace with its epilogue: `v' = mu·v + Δ`, the update `v'` (or, with
- * Nesterov, `mu·v' + Δ`), then the epilogue. Without an epilogue and without
- * Nesterov the update is the new velocity itself: one output.
- */
-function traceKernel(s: { readonly mu: number; readonly nesterov: boolean }, e: Epilogue): Kernel {
-  return (n, outs, [d, v, p]) => {
-    const { mu, nesterov } = s
-    const { f32, apply } = e
-    const out = outs[0]
-    const v1 = outs[outs.length - 1]
-    const F = Math.fround
-    for (let k = 0; k < n; k++) {
-      const pk = apply ? p[k] : 0
-      const dk = incoming(d[k], e)
-      const w = mu * v[k] + dk
-      const vk = f32 ? F(w) : w
-      v1[k] = vk
-      out[k] = outgoing(nesterov ? mu * vk + dk : vk, pk, e)
-    }
-  }
-}
+/** Heavy-ball momentum: the update is the new velocity `v' = μ·v + Δ`. */
+const MOMENTUM = recurrence({
+  name: 'momentum',
+  state: ['velocity'],
+  scalars: ['mu'],
+  step: ({ g, velocity }, { mu }) => {
+    const v1 = store(add(mul(mu, velocity), g))
+    return { update: v1, velocity: v1 }
+  },
+})
+
+/** Nesterov momentum (pylearn2 form): the update is `μ·v' + Δ`. */
+const NESTEROV = recurrence({
+  name: 'nesterov',
+  state: ['velocity'],
+  scalars: ['mu'],
+  step: ({ g, velocity }, { mu }) => {
+    const v1 = store(add(mul(mu, velocity), g))
+    return { update: add(mul(mu, v1), g), velocity: v1 }
+  },
+})
 
 /**
  * State of {@link trace}.
@@ -88,16 +85,7 @@ export function trace(options: TraceOptions = {}): GradientTransformation<TraceS
     (updates, state, fusion) => {
       const count = countOf(state)
       const { momentum } = at(count)
-      const names = ['state.velocity']
-      const kernelFor = kernels(fusion, (round, e) => traceKernel({ mu: round(momentum), nesterov }, e))
-      let u: Params
-      let velocity: Params
-      if (nesterov || fusion.post !== undefined || fusion.apply !== undefined) {
-        ;[u, velocity] = fusedPass(updates, [state.velocity], names, 2, kernelFor, fusion)
-      } else {
-        ;[velocity] = fusedPass(updates, [state.velocity], names, 1, kernelFor, fusion)
-        u = velocity
-      }
+      const { update: u, velocity } = fusedPass(nesterov ? NESTEROV : MOMENTUM, (round) => ({ mu: round(momentum) }), updates, state, fusion)
       return [u, Object.freeze({ count: count + 1, velocity })]
     },
   )

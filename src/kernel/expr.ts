@@ -1,0 +1,138 @@
+/**
+ * The per-element arithmetic of a kernel, as data: a small expression graph
+ * over the element's inputs, the per-step scalars and constants, with
+ * explicit rounding points. Blocks write their recurrence with these
+ * constructors (`add(mul(beta1, mu), mul(oneMinusBeta1, g))`); the backends
+ * (`js.ts`, `wasm.ts`) turn the graph into code that gives the same bits.
+ *
+ * Every value is computed in float64. `store(x)` rounds `x` to the leaf
+ * dtype (a no-op for float64), which is where a stage run on its own would
+ * have written the value into a tensor; outputs are rounded by their store.
+ *
+ * @module kernel
+ */
+
+/** Binary operations, each IEEE 754 float64 (`max`/`min` as `Math.max`/`Math.min`: NaN wins, `-0 < +0`). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'
+
+/** Unary operations (`sqrt` correctly rounded, as `Math.sqrt`). */
+export type UnaryOp = 'sqrt' | 'abs' | 'neg'
+
+/** Comparisons for {@link where}: false whenever an operand is NaN. */
+export type Comparison = 'lt' | 'le' | 'eq'
+
+/** A node of the expression graph. Nodes are immutable and may be shared (a common subexpression is computed once). */
+export type Expr =
+  | { readonly kind: 'input'; readonly index: number }
+  | { readonly kind: 'scalar'; readonly index: number }
+  | { readonly kind: 'const'; readonly value: number }
+  | { readonly kind: 'unary'; readonly op: UnaryOp; readonly a: Expr }
+  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly a: Expr; readonly b: Expr }
+  | { readonly kind: 'where'; readonly test: Comparison; readonly a: Expr; readonly b: Expr; readonly then: Expr; readonly otherwise: Expr }
+  | { readonly kind: 'store'; readonly a: Expr }
+
+/** An operand: a node, or a number (a constant). */
+export type Operand = Expr | number
+
+const lift = (x: Operand): Expr => (typeof x === 'number' ? Object.freeze({ kind: 'const', value: x }) : x)
+const binary = (op: BinaryOp) => (a: Operand, b: Operand): Expr => Object.freeze({ kind: 'binary', op, a: lift(a), b: lift(b) })
+const unary = (op: UnaryOp) => (a: Operand): Expr => Object.freeze({ kind: 'unary', op, a: lift(a) })
+
+/** `a + b`. */
+export const add = binary('add')
+/** `a − b`. */
+export const sub = binary('sub')
+/** `a · b`. */
+export const mul = binary('mul')
+/** `a / b`. */
+export const div = binary('div')
+/** `max(a, b)` (NaN if either is NaN). */
+export const max = binary('max')
+/** `min(a, b)` (NaN if either is NaN). */
+export const min = binary('min')
+/** `sqrt(a)`. */
+export const sqrt = unary('sqrt')
+/** `|a|`. */
+export const abs = unary('abs')
+/** `−a`. */
+export const neg = unary('neg')
+
+/** `a` rounded to the leaf dtype: where the unfused stage stores it in a tensor. */
+export function store(a: Operand): Expr {
+  const e = lift(a)
+  return e.kind === 'store' ? e : Object.freeze({ kind: 'store', a: e })
+}
+
+/** `test(a, b) ? then : otherwise`, elementwise (a NaN operand makes the test false). */
+export function where(test: Comparison, a: Operand, b: Operand, then: Operand, otherwise: Operand): Expr {
+  return Object.freeze({ kind: 'where', test, a: lift(a), b: lift(b), then: lift(then), otherwise: lift(otherwise) })
+}
+
+/** The operands of `e`, in evaluation order. */
+export function operands(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'unary':
+    case 'store':
+      return [e.a]
+    case 'binary':
+      return [e.a, e.b]
+    case 'where':
+      return [e.a, e.b, e.then, e.otherwise]
+    default:
+      return []
+  }
+}
+
+/**
+ * A compiled-ready program: `inputs` element arrays and `scalars` per-call
+ * numbers in, one expression per output. `key` names its structure (equal
+ * keys, equal programs), for caching the code of each backend.
+ */
+export interface Program {
+  readonly key: string
+  readonly inputs: number
+  readonly scalars: number
+  readonly outputs: readonly Expr[]
+}
+
+/**
+ * The nodes of `outputs` in an order where each comes after its operands,
+ * each once (shared subexpressions are computed once).
+ */
+export function schedule(outputs: readonly Expr[]): Expr[] {
+  const order: Expr[] = []
+  const seen = new Set<Expr>()
+  const visit = (e: Expr): void => {
+    if (seen.has(e)) return
+    seen.add(e)
+    operands(e).forEach(visit)
+    order.push(e)
+  }
+  outputs.forEach(visit)
+  return order
+}
+
+/** A structural description of `outputs` (shared nodes numbered), used as a cache key. */
+export function describeProgram(outputs: readonly Expr[]): string {
+  const ids = new Map<Expr, number>()
+  return schedule(outputs)
+    .map((e, i) => {
+      ids.set(e, i)
+      const refs = operands(e).map((o) => ids.get(o))
+      switch (e.kind) {
+        case 'input':
+        case 'scalar':
+          return `${e.kind}${e.index}`
+        case 'const':
+          return `c${Object.is(e.value, -0) ? '-0' : e.value}`
+        case 'binary':
+        case 'unary':
+          return `${e.op}(${refs})`
+        case 'where':
+          return `${e.test}?(${refs})`
+        case 'store':
+          return `r(${refs})`
+      }
+    })
+    .join(';') + `|${outputs.map((o) => ids.get(o)).join(',')}`
+}

@@ -1,0 +1,241 @@
+/**
+ * The WebAssembly SIMD backend. A program becomes a module written byte by
+ * byte here (no toolchain, no `eval`): one function that runs the program
+ * over a chunk staged in a fixed scratch memory, four elements per
+ * iteration.
+ *
+ * - `'exact'`: every value in float64 lanes (f64x2), `store` of a float32
+ *   value as demote-then-promote: the IEEE operations of the JavaScript
+ *   backend, so the same bits.
+ * - `'fast'` (float32 leaves only): every value in float32 lanes (f32x4),
+ *   each operation rounded to float32; see `docs/performance.md` for the
+ *   measured error.
+ *
+ * The memory is created once, at a fixed size, and never grows: growing it
+ * would detach its buffer, and a detached buffer anywhere in the process
+ * slows every typed-array loop. The caller's arrays are copied in and out
+ * chunk by chunk, so no tensor ever lives in it.
+ *
+ * @module kernel
+ */
+import type { FloatArray } from '../tensor/tensor.js'
+import { type Expr, type Program, operands, schedule } from './expr.js'
+import type { RawKernel } from './js.js'
+
+/** Bytes of the scratch memory (a fixed number of 64 KiB pages). */
+const PAGES = 16
+/** The scalars of a call, as float64 at address 0. */
+const SCALAR_BYTES = 512
+/** The most elements staged per call (a multiple of 4). */
+const MAX_CHUNK = 8192
+
+/** `'exact'`: float64 lanes, the JavaScript backend's bits; `'fast'`: float32 lanes for float32 leaves. */
+export type Precision = 'exact' | 'fast'
+
+// --- the binary encoding -----------------------------------------------------------------
+
+function u32(n: number): number[] {
+  const out: number[] = []
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n !== 0) b |= 0x80
+    out.push(b)
+  } while (n !== 0)
+  return out
+}
+
+function f64(x: number): number[] {
+  return [...new Uint8Array(new Float64Array([x]).buffer)]
+}
+
+const name = (s: string): number[] => [...u32(s.length), ...[...s].map((c) => c.charCodeAt(0))]
+const vector = (items: readonly number[][]): number[] => [...u32(items.length), ...items.flat()]
+const section = (id: number, body: number[]): number[] => [id, ...u32(body.length), ...body]
+
+/** A SIMD instruction: the 0xfd prefix and its opcode. */
+const simd = (op: number): number[] => [0xfd, ...u32(op)]
+/** A memory argument: alignment (log2) and offset. */
+const mem = (align: number, offset: number): number[] => [...u32(align), ...u32(offset)]
+
+const LOCAL_GET = 0x20
+const LOCAL_SET = 0x21
+const I32 = 0x7f
+const V128 = 0x7b
+
+/** Opcodes of the lane operations: [f64x2, f32x4]. */
+const LANES: Record<string, readonly [number, number]> = {
+  add: [0xf0, 0xe4],
+  sub: [0xf1, 0xe5],
+  mul: [0xf2, 0xe6],
+  div: [0xf3, 0xe7],
+  min: [0xf4, 0xe8],
+  max: [0xf5, 0xe9],
+  abs: [0xec, 0xe0],
+  neg: [0xed, 0xe1],
+  sqrt: [0xef, 0xe3],
+  eq: [0x47, 0x41],
+  lt: [0x49, 0x43],
+  le: [0x4b, 0x45],
+}
+const V128_LOAD = 0x00
+const V128_STORE = 0x0b
+const F64X2_SPLAT = 0x14
+const F32X4_SPLAT = 0x13
+const BITSELECT = 0x52
+const LOAD64_ZERO = 0x5d
+const STORE64_LANE = 0x5b
+const DEMOTE = 0x5e
+const PROMOTE = 0x5f
+
+// --- the scratch memory --------------------------------------------------------------------
+
+let memory: WebAssembly.Memory | undefined
+let supported: boolean | undefined
+
+/** True when this engine compiles WebAssembly SIMD in-process (false under a CSP without `wasm-unsafe-eval`, or without SIMD). */
+export function wasmSupported(): boolean {
+  if (supported === undefined) {
+    try {
+      // (func (result v128) v128.const 0): compiles only with SIMD
+      const bytes = module([0x60, 0x00, 0x01, V128], [], [...simd(0x0c), ...new Array<number>(16).fill(0), 0x0b], false)
+      supported = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) && new WebAssembly.Module(bytes) !== undefined
+    } catch {
+      supported = false
+    }
+  }
+  return supported
+}
+
+/** The one scratch memory, created on first use at its fixed size. */
+function scratch(): WebAssembly.Memory {
+  return (memory ??= new WebAssembly.Memory({ initial: PAGES, maximum: PAGES }))
+}
+
+/** A module with one function of type `type`, exported as `run`, importing the scratch memory when `imports`. */
+function module(type: number[], locals: number[][], body: number[], imports: boolean): Uint8Array<ArrayBuffer> {
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
+  const memoryImport = [...name('m'), ...name('memory'), 0x02, 0x01, ...u32(PAGES), ...u32(PAGES)]
+  const code = [...vector(locals), ...body]
+  return new Uint8Array([
+    ...header,
+    ...section(1, vector([type])),
+    ...(imports ? section(2, vector([memoryImport])) : []),
+    ...section(3, vector([[0]])),
+    ...section(7, vector([[...name('run'), 0x00, 0x00]])),
+    ...section(10, vector([[...u32(code.length), ...code]])),
+  ])
+}
+
+// --- code generation -----------------------------------------------------------------------
+
+/** How one array is laid out in the scratch memory. */
+interface Region {
+  readonly offset: number
+}
+
+/**
+ * The function body of `program`. In exact mode each node is two f64x2
+ * values (elements k, k+1 and k+2, k+3); in fast mode one f32x4.
+ */
+function emit(program: Program, f32: boolean, fast: boolean, regions: readonly Region[]): { body: number[]; locals: number[][] } {
+  const halves = fast ? 1 : 2
+  const lane = (op: string): number[] => simd(LANES[op][fast ? 1 : 0])
+  const order = schedule(program.outputs)
+  // locals: 0 = n (param), 1 = k, 2 = k · elem, then `halves` v128 locals per node
+  const local = new Map<Expr, number>()
+  order.forEach((e, i) => local.set(e, 3 + halves * i))
+  const get = (e: Expr, h: number): number[] => [LOCAL_GET, ...u32(local.get(e)! + h)]
+  const set = (e: Expr, h: number): number[] => [LOCAL_SET, ...u32(local.get(e)! + h)]
+  const splat = fast ? [0xb6, ...simd(F32X4_SPLAT)] : simd(F64X2_SPLAT) // f32.demote_f64 first in fast mode
+  const prologue: number[] = []
+  const loop: number[] = []
+  const address = [LOCAL_GET, 2]
+  for (const e of order) {
+    if (e.kind === 'scalar' || e.kind === 'const') {
+      // hoisted: loaded once per call
+      const value = e.kind === 'scalar' ? [0x41, 0x00, 0x2b, ...mem(3, 8 * e.index)] : [0x44, ...f64(e.value)]
+      for (let h = 0; h < halves; h++) prologue.push(...value, ...splat, ...set(e, h))
+      continue
+    }
+    for (let h = 0; h < halves; h++) {
+      const args = operands(e).flatMap((o) => get(o, h))
+      if (e.kind === 'input') {
+        const at = regions[e.index].offset
+        if (fast || !f32) loop.push(...address, ...simd(V128_LOAD), ...mem(4, at + 16 * h))
+        else loop.push(...address, ...simd(LOAD64_ZERO), ...mem(3, at + 8 * h), ...simd(PROMOTE))
+      } else if (e.kind === 'store') {
+        loop.push(...args, ...(f32 && !fast ? [...simd(DEMOTE), ...simd(PROMOTE)] : []))
+      } else if (e.kind === 'where') {
+        // bitselect(then, otherwise, a test b)
+        loop.push(...get(e.then, h), ...get(e.otherwise, h), ...get(e.a, h), ...get(e.b, h), ...lane(e.test), ...simd(BITSELECT))
+      } else {
+        loop.push(...args, ...lane(e.op))
+      }
+      loop.push(...set(e, h))
+    }
+  }
+  program.outputs.forEach((o, i) => {
+    const at = regions[program.inputs + i].offset
+    for (let h = 0; h < halves; h++) {
+      if (fast || !f32) loop.push(...address, ...get(o, h), ...simd(V128_STORE), ...mem(4, at + 16 * h))
+      else loop.push(...address, ...get(o, h), ...simd(DEMOTE), ...simd(STORE64_LANE), ...mem(3, at + 8 * h), 0x00)
+    }
+  })
+  const shift = f32 ? 2 : 3
+  const body = [
+    ...prologue,
+    0x02, 0x40, // block
+    0x03, 0x40, // loop
+    LOCAL_GET, 1, LOCAL_GET, 0, 0x4f, 0x0d, 1, // k >= n: break
+    LOCAL_GET, 1, 0x41, shift, 0x74, LOCAL_SET, 2, // k · elem
+    ...loop,
+    LOCAL_GET, 1, 0x41, 4, 0x6a, LOCAL_SET, 1, // k += 4
+    0x0c, 0, // continue
+    0x0b, 0x0b, 0x0b,
+  ]
+  return { body, locals: [[...u32(2), I32], [...u32(halves * order.length), V128]] }
+}
+
+/**
+ * Compiles `program` to a WebAssembly kernel for leaves of float32 (`f32`)
+ * or float64, in `precision`; undefined when this engine has no SIMD, the
+ * program needs more scratch than there is, or the module is too large to
+ * compile synchronously in a browser (4 KiB).
+ */
+export function wasmKernel(program: Program, f32: boolean, precision: Precision): RawKernel | undefined {
+  if (!wasmSupported()) return undefined
+  const fast = precision === 'fast' && f32
+  const elem = f32 ? 4 : 8
+  const arrays = program.inputs + program.outputs.length
+  const room = PAGES * 65536 - SCALAR_BYTES
+  const chunk = Math.min(MAX_CHUNK, Math.floor(room / (arrays * elem) / 8) * 8)
+  if (chunk < 64 || program.scalars * 8 > SCALAR_BYTES) return undefined
+  const regions = Array.from({ length: arrays }, (_, i) => ({ offset: SCALAR_BYTES + i * chunk * elem }))
+  const { body, locals } = emit(program, f32, fast, regions)
+  const bytes = module([0x60, 0x01, I32, 0x00], locals, body, true)
+  if (bytes.length > 4096) return undefined
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { memory: scratch() } })
+  const run = instance.exports.run as (n: number) => void
+  const buffer = scratch().buffer
+  const View = f32 ? Float32Array : Float64Array
+  const views: FloatArray[] = regions.map((r) => new View(buffer, r.offset, chunk))
+  const scalars = new Float64Array(buffer, 0, SCALAR_BYTES / 8)
+  const inViews = views.slice(0, program.inputs)
+  const outViews = views.slice(program.inputs)
+  return (n, outs, ins, values) => {
+    for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
+    for (let start = 0; start < n; start += chunk) {
+      const len = Math.min(chunk, n - start)
+      for (let j = 0; j < inViews.length; j++) {
+        const x = ins[j]
+        inViews[j].set(start === 0 && x.length === len ? x : x.subarray(start, start + len))
+      }
+      run(len)
+      for (let i = 0; i < outViews.length; i++) {
+        const v = outViews[i]
+        outs[i].set(len === chunk ? v : v.subarray(0, len), start)
+      }
+    }
+  }
+}
