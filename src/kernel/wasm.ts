@@ -227,15 +227,23 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
     for (let start = 0; start < n; start += chunk) {
       const len = Math.min(chunk, n - start)
-      for (let j = 0; j < inViews.length; j++) {
-        const x = ins[j]
-        inViews[j].set(start === 0 && x.length === len ? x : x.subarray(start, start + len))
-      }
+      for (let j = 0; j < inViews.length; j++) stage(inViews[j], 0, ins[j], start, len)
       run(len)
-      for (let i = 0; i < outViews.length; i++) {
-        const v = outViews[i]
-        outs[i].set(len === chunk ? v : v.subarray(0, len), start)
-      }
+      for (let i = 0; i < outViews.length; i++) stage(outs[i], start, outViews[i], 0, len)
     }
+  }
+}
+
+/** Below this many elements a copy is a plain loop: cheaper than making a view for `set`. */
+const SMALL = 128
+
+/** `to[at..at+len) = from[start..start+len)`, both of one dtype. */
+function stage(to: FloatArray, at: number, from: FloatArray, start: number, len: number): void {
+  if (len < SMALL) {
+    for (let k = 0; k < len; k++) to[at + k] = from[start + k]
+  } else if (at === 0 && start === 0 && from.length === len) {
+    to.set(from)
+  } else {
+    to.set(from.subarray(start, start + len), at)
   }
 }
