@@ -1,0 +1,173 @@
+/**
+ * The kernel backends: the JavaScript and WebAssembly backends give the same
+ * bits under `'exact'` (on random strided trees of both dtypes, and on
+ * leaves that cross the WebAssembly chunk), and `'fast'` stays within its
+ * documented bounds (docs/performance.md).
+ */
+import fc from 'fast-check'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
+import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
+import { activeBackend, setBackend, wasmSupported } from '../src/kernel/index.js'
+import * as O from '../src/optimizers/index.js'
+import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
+import { zeroNans } from '../src/transforms/index.js'
+import { mapTree, walk } from '../src/tree/index.js'
+import { expectSameBits, numbersOf, stateTensors } from './helpers/optimizers.js'
+
+/** Every optimizer whose step runs a compiled recurrence, and one chain that runs a `where`. */
+const OPTIMIZERS: Record<string, () => GradientTransformation<unknown>> = {
+  sgd: () => O.sgd(0.1),
+  momentum: () => O.momentum(0.1),
+  nesterov: () => O.nesterovMomentum(0.1, 0.8),
+  adagrad: () => O.adagrad(0.1),
+  rmsprop: () => O.rmsprop(0.1),
+  adadelta: () => O.adadelta(),
+  adam: () => O.adam(0.1),
+  adamax: () => O.adamax(0.1),
+  amsgrad: () => O.amsgrad(0.1),
+  'zeroNans, adam': () => chain(zeroNans(), O.adam(0.1)),
+}
+
+/** Runs `steps` steps of `tx` on `backend`, pure or donating (on copies), and returns every number it produced. */
+function trajectory(backend: 'js' | 'wasm', tx: GradientTransformation<unknown>, params: Params, grads: Params, steps: number, donate: boolean): number[][] {
+  const previous = setBackend(backend)
+  try {
+    const opt = optimizer(tx, { donate })
+    let p = donate ? mapTree(params, copy) : params
+    let s = opt.init(p)
+    const out: number[][] = []
+    for (let k = 0; k < steps; k++) {
+      ;[p, s] = opt.step(p, grads, s)
+      out.push(numbersOf(p))
+    }
+    out.push(stateTensors(s).flatMap(toArray))
+    return out
+  } finally {
+    setBackend(previous)
+  }
+}
+
+afterEach(() => {
+  setBackend('auto')
+})
+
+describe('kernel backends', () => {
+  it('WebAssembly SIMD is available in Node, and the default backend uses it', () => {
+    expect(wasmSupported()).toBe(true)
+    expect(activeBackend()).toBe('wasm')
+  })
+
+  it('JavaScript and WebAssembly give the same bits on random strided trees of both dtypes (exact)', () => {
+    const leaf = fc.record({ shape: arbShape({ maxDims: 3, maxSide: 6 }), dtype: fc.constantFrom<Dtype>('float32', 'float64'), view: arbViewRecipe(), gview: arbViewRecipe() })
+    const elements = fc.oneof(fc.double({ min: -8, max: 8, noNaN: true }), fc.constantFrom(0, -0, NaN, Infinity, 1e-30, 3e38))
+    fc.assert(
+      fc.property(arbTree(leaf, { maxDepth: 2 }), arbPool(), arbPool(elements), fc.constantFrom(...Object.keys(OPTIMIZERS)), fc.boolean(), (spec, pPool, gPool, name, donate) => {
+        let i = 0
+        const [params, grads] = walk([spec], ['spec'], isSpec, 2, ([leaf]) => {
+          const l = leaf as LeafSpec
+          i += 1
+          return [viewOf(fromPool(l.shape, l.dtype, pPool, i), l.view), viewOf(fromPool(l.shape, l.dtype, gPool, 3 * i), l.gview)]
+        }) as [Params, Params]
+        const js = trajectory('js', OPTIMIZERS[name](), params, grads, 3, donate)
+        const wasm = trajectory('wasm', OPTIMIZERS[name](), params, grads, 3, donate)
+        expectSameBits(wasm, js)
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it.each(['float32', 'float64'] as const)('the same bits on %s leaves that span several WebAssembly chunks', (dtype) => {
+    // 20011 elements: two full chunks and a tail that is not a multiple of the four lanes
+    const n = 20011
+    const A = dtype === 'float32' ? Float32Array : Float64Array
+    const wave = (phase: number, scale: number) => fromStorage(A.from({ length: n }, (_, k) => scale * Math.sin(k * 0.37 + phase)), [n])
+    for (const name of Object.keys(OPTIMIZERS)) {
+      const params = { w: wave(0, 2) }
+      const grads = { w: wave(1, 0.5) }
+      expectSameBits(trajectory('wasm', OPTIMIZERS[name](), params, grads, 4, false), trajectory('js', OPTIMIZERS[name](), params, grads, 4, false))
+    }
+  })
+})
+
+interface LeafSpec {
+  readonly shape: number[]
+  readonly dtype: Dtype
+  readonly view: ViewRecipe
+  readonly gview: ViewRecipe
+}
+const isSpec = (x: unknown): boolean => typeof x === 'object' && x !== null && 'shape' in x && 'view' in x
+
+/**
+ * `'fast'` against `'exact'`: the documented bounds (docs/performance.md,
+ * "Fast precision"), measured as there: one fast step from the exact state,
+ * 20 steps of learning rate 1e-3 (Adadelta: 1), 100 000 float32 elements,
+ * params of magnitude uniform in [0.5, 2) and random sign, gradients
+ * uniform in [-s/2, s/2) for s = 1e-3, 1, 10, the error in ulps of the
+ * larger of |p| and |p'|.
+ */
+const FAST: Record<string, readonly [() => GradientTransformation<unknown>, number]> = {
+  sgd: [() => O.sgd(1e-3), 0],
+  momentum: [() => O.momentum(1e-3), 1],
+  nesterov: [() => O.nesterovMomentum(1e-3), 1],
+  adagrad: [() => O.adagrad(1e-3), 1],
+  rmsprop: [() => O.rmsprop(1e-3), 1],
+  adadelta: [() => O.adadelta(), 1],
+  adam: [() => O.adam(1e-3), 1],
+  adamax: [() => O.adamax(1e-3), 1],
+  amsgrad: [() => O.amsgrad(1e-3), 1],
+}
+
+/** The float32 ulp at `x` (the spacing of float32 numbers of its binade; 2^-149 below the normal range). */
+function ulp32(x: number): number {
+  const a = Math.abs(Math.fround(x))
+  return a === 0 ? 2 ** -149 : 2 ** Math.max(Math.floor(Math.log2(a)) - 23, -149)
+}
+
+describe("precision: 'fast'", () => {
+  it.each(Object.keys(FAST))('%s stays within its documented bound of exact', (name) => {
+    const [make, bound] = FAST[name]
+    const n = 100_000
+    let seed = 7
+    const uniform = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed / 4294967296 - 0.5
+    }
+    let worst = 0
+    let differ = 0
+    for (const s of [1e-3, 1, 10]) {
+      const exact = optimizer(make())
+      const fast = optimizer(make(), { precision: 'fast' })
+      // magnitudes in [0.5, 2), either sign
+      let p: Params = { w: fromStorage(Float32Array.from({ length: n }, () => Math.sign(uniform()) * (1.25 + 1.5 * uniform())), [n]) }
+      let state = exact.init(p)
+      for (let step = 0; step < 20; step++) {
+        const g = { w: fromStorage(Float32Array.from({ length: n }, () => s * uniform()), [n]) }
+        const before = toArray((p as { w: Tensor }).w)
+        const [pf] = fast.step(p, g, state)
+        ;[p, state] = exact.step(p, g, state)
+        const a = toArray((p as { w: Tensor }).w)
+        const b = toArray((pf as { w: Tensor }).w)
+        for (let k = 0; k < n; k++) {
+          if (a[k] !== b[k]) differ++
+          worst = Math.max(worst, Math.abs(a[k] - b[k]) / ulp32(Math.max(Math.abs(a[k]), Math.abs(before[k]))))
+        }
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(bound)
+    // the fast lanes did run: something differs, except for plain SGD (one product, rounded once either way)
+    if (name !== 'sgd') expect(differ).toBeGreaterThan(0)
+  })
+
+  it("float64 leaves are exact under 'fast'", () => {
+    const p = { w: fromStorage(Float64Array.from({ length: 1001 }, (_, k) => Math.cos(k)), [1001]) }
+    const g = { w: fromStorage(Float64Array.from({ length: 1001 }, (_, k) => Math.sin(k)), [1001]) }
+    const exact = optimizer(O.adam(0.1))
+    const fast = optimizer(O.adam(0.1), { precision: 'fast' })
+    expectSameBits(fast.step(p, g, fast.init(p)), exact.step(p, g, exact.init(p)))
+  })
+
+  it("is never the default, and an unknown precision is a ConfigError naming options.precision", () => {
+    expect(() => optimizer(O.adam(0.1), { precision: 'quick' as never })).toThrow(/options\.precision/)
+  })
+})
