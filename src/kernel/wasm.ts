@@ -113,9 +113,9 @@ function scratch(): WebAssembly.Memory {
 }
 
 /** A module with one function of type `type`, exported as `run`, importing the scratch memory when `imports`. */
-function module(type: number[], locals: number[][], body: number[], imports: boolean): Uint8Array<ArrayBuffer> {
+function module(type: number[], locals: number[][], body: number[], imports: boolean, pages = PAGES): Uint8Array<ArrayBuffer> {
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
-  const memoryImport = [...name('m'), ...name('memory'), 0x02, 0x01, ...u32(PAGES), ...u32(PAGES)]
+  const memoryImport = [...name('m'), ...name('memory'), 0x02, 0x01, ...u32(pages), ...u32(pages)]
   const code = [...vector(locals), ...body]
   return new Uint8Array([
     ...header,
@@ -125,6 +125,33 @@ function module(type: number[], locals: number[][], body: number[], imports: boo
     ...section(7, vector([[...name('run'), 0x00, 0x00]])),
     ...section(10, vector([[...u32(code.length), ...code]])),
   ])
+}
+
+/**
+ * The memory floor of an in-place step over `arrays` float32 arrays of `n`
+ * elements laid out one after another from address 0 of `memory` (`pages`
+ * pages, fixed): one f32x4 pass that reads every array once and writes all
+ * but the first (the gradient) once, adding the gradient. For benchmarks:
+ * the time no kernel with these reads and writes can beat.
+ */
+export function streamFloor(memory: WebAssembly.Memory, pages: number, arrays: number, n: number): () => void {
+  const loop: number[] = []
+  // local 2 holds g[k]; array i starts at byte i · 4n
+  loop.push(LOCAL_GET, 1, ...simd(V128_LOAD), ...mem(4, 0), LOCAL_SET, 2)
+  for (let i = 1; i < arrays; i++) {
+    const at = 4 * n * i
+    loop.push(LOCAL_GET, 1, LOCAL_GET, 1, ...simd(V128_LOAD), ...mem(4, at), LOCAL_GET, 2, ...simd(LANES.add[1]), ...simd(V128_STORE), ...mem(4, at))
+  }
+  const body = [
+    0x02, 0x40, 0x03, 0x40,
+    LOCAL_GET, 1, LOCAL_GET, 0, 0x4f, 0x0d, 1, // byte offset >= 4n: break
+    ...loop,
+    LOCAL_GET, 1, 0x41, 16, 0x6a, LOCAL_SET, 1,
+    0x0c, 0, 0x0b, 0x0b, 0x0b,
+  ]
+  const bytes = module([0x60, 0x01, I32, 0x00], [[1, I32], [1, V128]], body, true, pages)
+  const run = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { memory } }).exports.run as (bytes: number) => void
+  return () => run(4 * n)
 }
 
 // --- code generation -----------------------------------------------------------------------

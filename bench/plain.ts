@@ -1,0 +1,67 @@
+/**
+ * The plain hand loops: what a user writes without rounding intermediates to
+ * float32, in place over bare `Float32Array`s (the fastest plain JavaScript
+ * for the job). The memory floor of each is `streamFloor` (kernel/wasm.ts).
+ *
+ * Lasagne's formulas with its default hyperparameters; their numbers differ
+ * from the library's in the last bits (the library rounds where Lasagne's
+ * float32 graph stores), so they are timed, not compared.
+ */
+
+/** The optimizers of case (a). */
+export type PlainOptimizer = 'adam' | 'adagrad' | 'rmsprop' | 'amsgrad'
+
+/** The arrays of one in-place step: params, gradient and one to three state arrays. */
+export interface PlainArrays {
+  readonly p: Float32Array
+  readonly g: Float32Array
+  readonly s: readonly Float32Array[]
+}
+
+/** How many state arrays each optimizer keeps. */
+export const STATE_ARRAYS: Readonly<Record<PlainOptimizer, number>> = { adam: 2, adagrad: 1, rmsprop: 1, amsgrad: 3 }
+
+const LR = 1e-3
+
+/** One in-place step `t` (1-based) of `name` over `x`. */
+export function plainStep(name: PlainOptimizer, x: PlainArrays, t: number): void {
+  const { p, g, s } = x
+  const n = p.length
+  if (name === 'adagrad' || name === 'rmsprop') {
+    const [acc] = s
+    const rho = name === 'rmsprop' ? 0.9 : 1
+    const c = name === 'rmsprop' ? 0.1 : 1
+    const eps = 1e-6
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      const a = rho * acc[k] + c * gk * gk
+      acc[k] = a
+      p[k] -= (LR * gk) / Math.sqrt(a + eps)
+    }
+    return
+  }
+  const [m, v, vMax] = s
+  const a = (LR * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t)
+  const eps = 1e-8
+  if (name === 'adam') {
+    for (let k = 0; k < n; k++) {
+      const gk = g[k]
+      const mk = 0.9 * m[k] + 0.1 * gk
+      const vk = 0.999 * v[k] + 0.001 * gk * gk
+      m[k] = mk
+      v[k] = vk
+      p[k] -= (a * mk) / (Math.sqrt(vk) + eps)
+    }
+    return
+  }
+  for (let k = 0; k < n; k++) {
+    const gk = g[k]
+    const mk = 0.9 * m[k] + 0.1 * gk
+    const vk = 0.999 * v[k] + 0.001 * gk * gk
+    const wk = Math.max(vMax[k], vk)
+    m[k] = mk
+    v[k] = vk
+    vMax[k] = wk
+    p[k] -= (a * mk) / (Math.sqrt(wk) + eps)
+  }
+}
