@@ -74,9 +74,8 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const arrays = (): PlainArrays => ({ p: p0.slice(), g: g0, s: Array.from({ length: STATE_ARRAYS[name] }, () => new Float32Array(n)) })
   const plain = arrays()
   // the floor: the same arrays in a WebAssembly memory of their own (fixed size), one f32x4 stream pass
-  const count = 2 + STATE_ARRAYS[name]
-  const pages = Math.ceil((count * 4 * n) / 65536)
-  const floor = streamFloor(new WebAssembly.Memory({ initial: pages, maximum: pages }), pages, count, n)
+  const floor = streamFloor(2 + STATE_ARRAYS[name], n)
+  floor.arrays[0].set(g0)
   const hand = { p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n), t: 0 }
   let t = 0
   const run = (mode: 'pure' | 'donate' | 'fast' | 'optax') => ours(LIBRARY[name](), fromStorage(p0.slice(), [n]), grads, mode)
@@ -86,7 +85,7 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const optax = run('optax')
   const contestants: Contestant[] = [
     { name: 'plain', run: () => plainStep(name, plain, ++t) },
-    { name: 'floor', run: floor },
+    { name: 'floor', run: floor.run },
     ...(name === 'adam' ? [{ name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) }] : []),
     { name: 'ours', run: pure.step },
     { name: 'ours, donate', run: donated.step },

@@ -22,7 +22,7 @@ if (!present) console.warn(`browser test skipped: no Chromium at ${executable} (
 
 /** The computation run on both sides: its results as plain numbers. */
 type Lib = typeof lib
-function compute(nd: Lib): { params: number[]; mu: number[]; clipped: number[]; norms: number[] } {
+function compute(nd: Lib): { params: number[]; mu: number[]; clipped: number[]; norms: number[]; backend: string } {
   const params = { W: nd.tensor([[0.5, -1.25, 2], [3, -0.1, 0.7]], undefined, 'float32'), b: nd.tensor([0.1, -0.2, 0.3]) }
   const grads = { W: nd.tensor([[0.3, 0.1, -0.7], [1.5, -2, 0.05]], undefined, 'float32'), b: nd.tensor([1, -1, 0.5]) }
   const opt = nd.optimizer(nd.adam({ learningRate: 0.01 }))
@@ -35,6 +35,7 @@ function compute(nd: Lib): { params: number[]; mu: number[]; clipped: number[]; 
     mu: nd.leaves(state[0].mu).flatMap((t) => nd.toArray(t)), // adam is chain(scaleByAdam, scaleByLearningRate)
     clipped: nd.toArray(clipped),
     norms: nd.toArray(nd.computeNorms(clipped, [1])),
+    backend: nd.kernelBackend(),
   }
 }
 
@@ -52,21 +53,41 @@ describe.skipIf(!present)('the core entry in headless Chromium', () => {
     expect(bundle).not.toMatch(/from\s*["']node:|require\(["'](fs|path|crypto)/)
   })
 
-  it('runs an Adam step and normConstraint with the same numbers as Node, bit for bit', async () => {
+  /** Runs `compute` in a fresh page whose head is `head`, and returns its results and page errors. */
+  async function inPage(head: string): Promise<{ result: ReturnType<typeof compute>; errors: string[] }> {
     const page = await browser.newPage()
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
-    await page.setContent('<!doctype html><title>ndoptax</title>')
-    // a string, not a function: the test runner rewrites dynamic imports in the functions it compiles
-    const script = `(async () => {
-      const url = URL.createObjectURL(new Blob([${JSON.stringify(bundle)}], { type: 'text/javascript' }))
-      const nd = await import(url)
-      return (${compute.toString()})(nd)
-    })()`
-    const inBrowser = await page.evaluate(script)
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+    // an inline module script (allowed by both pages' policies): it imports the bundle and leaves the results in the title
+    const blob = `URL.createObjectURL(new Blob([${JSON.stringify(bundle)}], { type: 'text/javascript' }))`
+    const script = `import(${blob}).then((nd) => { document.title = 'done ' + JSON.stringify((${compute.toString()})(nd)) }, (e) => { document.title = 'failed ' + e })`
+    await page.setContent(`<!doctype html>${head}<title>ndoptax</title><script type="module">${script.replaceAll('</', '<\\/')}</script>`)
+    let title = await page.title()
+    for (let i = 0; i < 200 && !/^(done|failed) /.test(title); i++) {
+      await new Promise((r) => setTimeout(r, 25))
+      title = await page.title()
+    }
+    if (!title.startsWith("done ")) throw new Error(`in the page: ${title} ${errors.join("; ")}`)
+    const result = JSON.parse(title.slice('done '.length)) as ReturnType<typeof compute>
+    await page.close()
+    return { result, errors }
+  }
+
+  it('runs an Adam step and normConstraint on WebAssembly with the same numbers as Node, bit for bit', async () => {
+    const { result, errors } = await inPage('')
     expect(errors).toEqual([])
     const inNode = compute(lib)
-    expect(inBrowser).toEqual(inNode)
+    expect(inNode.backend).toBe('wasm')
+    expect(result).toEqual(inNode)
     expect(Math.max(...inNode.norms)).toBeLessThanOrEqual(1)
+  })
+
+  it('falls back to the JavaScript kernels in a page without WebAssembly, with the same numbers', async () => {
+    // an engine without WebAssembly (or without SIMD) is simulated by removing it before the bundle loads
+    const { result, errors } = await inPage('<script>delete globalThis.WebAssembly</script>')
+    expect(errors).toEqual([])
+    expect(result.backend).toBe('js')
+    expect({ ...result, backend: 'wasm' }).toEqual(compute(lib))
   })
 })

@@ -130,7 +130,17 @@ export function setBackend(b: Backend): Backend {
   return previous
 }
 
-/** The backend `'auto'` picks in this engine. */
+/**
+ * The backend the optimizer kernels run on in this engine: `'wasm'` where
+ * it compiles WebAssembly SIMD in-process, else `'js'` (no SIMD, or a
+ * content security policy without `wasm-unsafe-eval`). The numbers are the
+ * same on both, except under `precision: 'fast'`, which only WebAssembly
+ * has.
+ *
+ * @example
+ * kernelBackend() // 'wasm' in Node 20 and current browsers
+ * @category utils
+ */
 export function activeBackend(): 'js' | 'wasm' {
   return backend === 'js' || !wasmSupported() ? 'js' : 'wasm'
 }

@@ -129,12 +129,15 @@ function module(type: number[], locals: number[][], body: number[], imports: boo
 
 /**
  * The memory floor of an in-place step over `arrays` float32 arrays of `n`
- * elements laid out one after another from address 0 of `memory` (`pages`
- * pages, fixed): one f32x4 pass that reads every array once and writes all
- * but the first (the gradient) once, adding the gradient. For benchmarks:
- * the time no kernel with these reads and writes can beat.
+ * elements (a multiple of 4), laid out one after another in a WebAssembly
+ * memory of their own (fixed size): one f32x4 pass that reads every array
+ * once and writes all but the first (the gradient) once, adding the
+ * gradient. For benchmarks: the time no kernel with these reads and writes
+ * can beat. Returns the pass and the arrays.
  */
-export function streamFloor(memory: WebAssembly.Memory, pages: number, arrays: number, n: number): () => void {
+export function streamFloor(arrays: number, n: number): { readonly run: () => void; readonly arrays: readonly Float32Array[] } {
+  const pages = Math.ceil((arrays * 4 * n) / 65536)
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages })
   const loop: number[] = []
   // local 2 holds g[k]; array i starts at byte i · 4n
   loop.push(LOCAL_GET, 1, ...simd(V128_LOAD), ...mem(4, 0), LOCAL_SET, 2)
@@ -151,7 +154,7 @@ export function streamFloor(memory: WebAssembly.Memory, pages: number, arrays: n
   ]
   const bytes = module([0x60, 0x01, I32, 0x00], [[1, I32], [1, V128]], body, true, pages)
   const run = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { memory } }).exports.run as (bytes: number) => void
-  return () => run(4 * n)
+  return { run: () => run(4 * n), arrays: Array.from({ length: arrays }, (_, i) => new Float32Array(memory.buffer, 4 * n * i, n)) }
 }
 
 // --- code generation -----------------------------------------------------------------------

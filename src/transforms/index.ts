@@ -15,3 +15,4 @@ export { type ScaleByAdadeltaOptions, type ScaleByAdadeltaState, scaleByAdadelta
 export { type ScaleByAdamOptions, type ScaleByAdamState, type ScaleByAmsgradState, scaleByAdam, scaleByAmsgrad } from './adam.js'
 export { type ScaleByAdamaxState, scaleByAdamax } from './adamax.js'
 export { type HyperparameterKeys, type InjectHyperparamsState, type InjectableOptions, injectHyperparams } from './inject.js'
+export { type ElementwiseSpec, type ElementwiseState, elementwise } from './elementwise.js'
