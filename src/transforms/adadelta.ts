@@ -6,7 +6,7 @@
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { recurrentBlock } from './block.js'
 import { rmsScalars } from './rms.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
@@ -65,13 +65,5 @@ export interface ScaleByAdadeltaOptions {
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   const at = hyperparameters('scaleByAdadelta', options, { rho: [0.95, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
-  return block<ScaleByAdadeltaState>(
-    (params) => Object.freeze({ count: 0, accu: zerosTree(params), deltaAccu: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const { rho, epsilon } = at(count)
-      const { update: u, accu, deltaAccu } = fusedPass(ADADELTA, (round) => rmsScalars(round, rho, epsilon), updates, state, fusion)
-      return [u, Object.freeze({ count: count + 1, accu, deltaAccu })]
-    },
-  )
+  return recurrentBlock(ADADELTA, at, (round, h) => rmsScalars(round, h.rho, h.epsilon))
 }

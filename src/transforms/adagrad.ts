@@ -5,7 +5,7 @@
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { recurrentBlock } from './block.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /** Adagrad's recurrence: epsilon inside the root, as Lasagne. */
@@ -54,13 +54,5 @@ export interface ScaleByAdagradOptions {
  */
 export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTransformation<ScaleByAdagradState> {
   const at = hyperparameters('scaleByAdagrad', options, { epsilon: [1e-6, NON_NEGATIVE] })
-  return block<ScaleByAdagradState>(
-    (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const { epsilon } = at(count)
-      const { update: u, accu } = fusedPass(ADAGRAD, (round) => ({ epsilon: round(epsilon) }), updates, state, fusion)
-      return [u, Object.freeze({ count: count + 1, accu })]
-    },
-  )
+  return recurrentBlock(ADAGRAD, at, (round, h) => ({ epsilon: round(h.epsilon) }))
 }

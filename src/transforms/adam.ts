@@ -6,7 +6,7 @@
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { add, div, max, mul, recurrence, sqrt, store } from '../kernel/index.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { recurrentBlock } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -103,15 +103,7 @@ export interface ScaleByAdamState {
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   const at = hyperparameters('scaleByAdam', options, ADAM_SPEC)
-  return block<ScaleByAdamState>(
-    (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const h = at(count)
-      const { update, mu, nu } = fusedPass(ADAM, (round) => adamScalars(round, h, count + 1), updates, state, fusion)
-      return [update, Object.freeze({ count: count + 1, mu, nu })]
-    },
-  )
+  return recurrentBlock(ADAM, at, (round, h, count) => adamScalars(round, h, count + 1))
 }
 
 /**
@@ -142,13 +134,5 @@ export interface ScaleByAmsgradState extends ScaleByAdamState {
  */
 export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAmsgradState> {
   const at = hyperparameters('scaleByAmsgrad', options, ADAM_SPEC)
-  return block<ScaleByAmsgradState>(
-    (params) => Object.freeze({ count: 0, mu: zerosTree(params), nu: zerosTree(params), nuMax: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const h = at(count)
-      const { update, mu, nu, nuMax } = fusedPass(AMSGRAD, (round) => adamScalars(round, h, count + 1), updates, state, fusion)
-      return [update, Object.freeze({ count: count + 1, mu, nu, nuMax })]
-    },
-  )
+  return recurrentBlock(AMSGRAD, at, (round, h, count) => adamScalars(round, h, count + 1))
 }

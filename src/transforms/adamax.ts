@@ -7,7 +7,7 @@
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { abs, add, div, max, mul, recurrence, store } from '../kernel/index.js'
 import { ADAM_SPEC, type ScaleByAdamOptions } from './adam.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { recurrentBlock } from './block.js'
 import { hyperparameters } from './hyper.js'
 
 /** The per-update scalars of Adamax, rounded to a dtype. */
@@ -68,13 +68,5 @@ export interface ScaleByAdamaxState {
  */
 export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamaxState> {
   const at = hyperparameters('scaleByAdamax', options, ADAM_SPEC)
-  return block<ScaleByAdamaxState>(
-    (params) => Object.freeze({ count: 0, mu: zerosTree(params), u: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const h = at(count)
-      const { update: u, mu, u: uMax } = fusedPass(ADAMAX, (round) => adamaxScalars(round, h, count + 1), updates, state, fusion)
-      return [u, Object.freeze({ count: count + 1, mu, u: uMax })]
-    },
-  )
+  return recurrentBlock(ADAMAX, at, (round, h, count) => adamaxScalars(round, h, count + 1))
 }

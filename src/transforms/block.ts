@@ -75,3 +75,36 @@ export function fusedPass<St extends string, Sc extends string>(
   const [update, ...next] = recurrencePass(r, scalars, updates, trees, names, fusion, params)
   return Object.fromEntries([['update', update], ...r.state.map((name, i) => [name, next[i]])]) as { readonly update: Params } & Readonly<Record<St, Params>>
 }
+
+/**
+ * The state of a {@link recurrentBlock}: its step count and one tree per
+ * state name of its recurrence, like the params, starting at 0.
+ */
+export type RecurrentState<St extends string> = { readonly count: number } & Readonly<Record<St, Params>>
+
+/**
+ * A block that is its recurrence `r`: the state is the step count and one
+ * zero tree per state name; each step evaluates the hyperparameters
+ * `at(count)` (so a bad schedule value throws even for an empty tree), then
+ * runs one pass with the scalars `scalars(round, h, count)` in each leaf
+ * dtype. Every stateful block of the library is one of these.
+ *
+ * @example
+ * const scaleByRms = (rho: number) => recurrentBlock(RMS, () => ({ rho }), (round, h) => rmsScalars(round, h.rho, 1e-6))
+ */
+export function recurrentBlock<St extends string, Sc extends string, H>(
+  r: Recurrence<St, Sc>,
+  at: (count: number) => H,
+  scalars: (round: (x: number) => number, h: H, count: number) => Readonly<Record<Sc, number>>,
+): GradientTransformation<RecurrentState<St>> {
+  return block<RecurrentState<St>>(
+    (params) => Object.freeze({ count: 0, ...Object.fromEntries(r.state.map((k) => [k, zerosTree(params)])) }) as RecurrentState<St>,
+    (updates, state, fusion, params) => {
+      const count = countOf(state)
+      const h = at(count)
+      const out = fusedPass(r, (round) => scalars(round, h, count), updates, state, fusion, params)
+      const next = Object.fromEntries(r.state.map((k) => [k, out[k]]))
+      return [out.update, Object.freeze({ count: count + 1, ...next }) as RecurrentState<St>]
+    },
+  )
+}

@@ -5,17 +5,17 @@
  *
  * @module transforms
  */
-import { type GradientTransformation, type Params } from '../core/index.js'
+import { type GradientTransformation } from '../core/index.js'
 import { ConfigError, checkFunction, describe } from '../errors/index.js'
 import { type Expr, type Recurrence, recurrence, store } from '../kernel/index.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { type RecurrentState, recurrentBlock } from './block.js'
 
 /**
  * The state of an {@link elementwise} block: its step count and one tree per
  * state name, like the params (same shapes and dtypes), starting at 0.
  * @category model
  */
-export type ElementwiseState<St extends string> = { readonly count: number } & Readonly<Record<St, Params>>
+export type ElementwiseState<St extends string> = RecurrentState<St>
 
 /**
  * What {@link elementwise} needs: the block's recurrence and its per-step scalars.
@@ -100,13 +100,5 @@ export function elementwise<const St extends string, const Sc extends string>(sp
   checkFunction('spec.step', spec.step, '(x, s) => ({ update, ...state })')
   const r: Recurrence<St, Sc> = recurrence({ name, state, scalars, params: spec.params === true, step: spec.step })
   checkStep(r)
-  return block<ElementwiseState<St>>(
-    (params) => Object.freeze({ count: 0, ...Object.fromEntries(state.map((k) => [k, zerosTree(params)])) }) as ElementwiseState<St>,
-    (updates, s, fusion, params) => {
-      const count = countOf(s)
-      const out = fusedPass(r, (round) => spec.scalarsAt(count, round), updates, s, fusion, params)
-      const next = Object.fromEntries(state.map((k) => [k, out[k]]))
-      return [out.update, Object.freeze({ count: count + 1, ...next }) as ElementwiseState<St>]
-    },
-  )
+  return recurrentBlock(r, (count) => count, (round, count) => spec.scalarsAt(count, round))
 }

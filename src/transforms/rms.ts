@@ -6,7 +6,7 @@
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { recurrentBlock } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -74,13 +74,5 @@ export interface ScaleByRmsOptions {
  */
 export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
   const at = hyperparameters('scaleByRms', options, { rho: [0.9, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
-  return block<ScaleByRmsState>(
-    (params) => Object.freeze({ count: 0, accu: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const { rho, epsilon } = at(count)
-      const { update: u, accu } = fusedPass(RMS, (round) => rmsScalars(round, rho, epsilon), updates, state, fusion)
-      return [u, Object.freeze({ count: count + 1, accu })]
-    },
-  )
+  return recurrentBlock(RMS, at, (round, h) => rmsScalars(round, h.rho, h.epsilon))
 }

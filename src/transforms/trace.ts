@@ -7,7 +7,7 @@
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { ConfigError, describe } from '../errors/index.js'
 import { add, mul, recurrence, store } from '../kernel/index.js'
-import { block, countOf, fusedPass, zerosTree } from './block.js'
+import { recurrentBlock } from './block.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
 /** Heavy-ball momentum: the update is the new velocity `v' = μ·v + Δ`. */
@@ -80,13 +80,5 @@ export function trace(options: TraceOptions = {}): GradientTransformation<TraceS
   const at = hyperparameters('trace', options, { momentum: [0.9, DECAY] }, ['nesterov'])
   const { nesterov = false } = options
   if (typeof nesterov !== 'boolean') throw new ConfigError('nesterov', `expected a boolean, got ${describe(nesterov)}`)
-  return block<TraceState>(
-    (params) => Object.freeze({ count: 0, velocity: zerosTree(params) }),
-    (updates, state, fusion) => {
-      const count = countOf(state)
-      const { momentum } = at(count)
-      const { update: u, velocity } = fusedPass(nesterov ? NESTEROV : MOMENTUM, (round) => ({ mu: round(momentum) }), updates, state, fusion)
-      return [u, Object.freeze({ count: count + 1, velocity })]
-    },
-  )
+  return recurrentBlock(nesterov ? NESTEROV : MOMENTUM, at, (round, h) => ({ mu: round(h.momentum) }))
 }
