@@ -10,27 +10,22 @@ import { add, mul, recurrence, store } from '../kernel/index.js'
 import { recurrentBlock } from './block.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
-/** Heavy-ball momentum: the update is the new velocity `v' = μ·v + Δ`. */
-const MOMENTUM = recurrence({
-  name: 'momentum',
-  state: ['velocity'],
-  scalars: ['mu'],
-  step: ({ g, velocity }, { mu }) => {
-    const v1 = store(add(mul(mu, velocity), g))
-    return { update: v1, velocity: v1 }
-  },
-})
-
-/** Nesterov momentum (pylearn2 form): the update is `μ·v' + Δ`. */
-const NESTEROV = recurrence({
-  name: 'nesterov',
-  state: ['velocity'],
-  scalars: ['mu'],
-  step: ({ g, velocity }, { mu }) => {
-    const v1 = store(add(mul(mu, velocity), g))
-    return { update: add(mul(mu, v1), g), velocity: v1 }
-  },
-})
+/**
+ * The momentum recurrence: `v' = μ·v + Δ`; the update is `v'` itself
+ * (heavy ball) or, with Nesterov, `μ·v' + Δ` (pylearn2 form).
+ */
+const momentumRecurrence = (nesterov: boolean) =>
+  recurrence({
+    name: nesterov ? 'nesterov' : 'momentum',
+    state: ['velocity'],
+    scalars: ['mu'],
+    step: ({ g, velocity }, { mu }) => {
+      const v1 = store(add(mul(mu, velocity), g))
+      return { update: nesterov ? add(mul(mu, v1), g) : v1, velocity: v1 }
+    },
+  })
+const MOMENTUM = momentumRecurrence(false)
+const NESTEROV = momentumRecurrence(true)
 
 /**
  * State of {@link trace}.
