@@ -253,27 +253,29 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
   const scalars = new Float64Array(buffer, 0, SCALAR_BYTES / 8)
   const inViews = views.slice(0, program.inputs)
   const outViews = views.slice(program.inputs)
+  // the first `len` elements of each output region, kept for the last few lengths (many leaves share a size)
+  const recent = new Map<number, FloatArray[]>()
+  const outViewsOf = (len: number): FloatArray[] => {
+    let v = recent.get(len)
+    if (v === undefined) {
+      if (recent.size >= 8) recent.delete(recent.keys().next().value as number)
+      v = outViews.map((o) => o.subarray(0, len) as FloatArray)
+      recent.set(len, v)
+    }
+    return v
+  }
   return (n, outs, ins, values) => {
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
     for (let start = 0; start < n; start += chunk) {
       const len = Math.min(chunk, n - start)
-      for (let j = 0; j < inViews.length; j++) stage(inViews[j], 0, ins[j], start, len)
+      for (let j = 0; j < inViews.length; j++) {
+        const x = ins[j]
+        // a whole array is copied without a view of it; a part through one
+        inViews[j].set(start === 0 && x.length === len ? x : x.subarray(start, start + len))
+      }
       run(len)
-      for (let i = 0; i < outViews.length; i++) stage(outs[i], start, outViews[i], 0, len)
+      const from = len === chunk ? outViews : outViewsOf(len)
+      for (let i = 0; i < outViews.length; i++) outs[i].set(from[i], start)
     }
-  }
-}
-
-/** Below this many elements a copy is a plain loop: cheaper than making a view for `set`. */
-const SMALL = 128
-
-/** `to[at..at+len) = from[start..start+len)`, both of one dtype. */
-function stage(to: FloatArray, at: number, from: FloatArray, start: number, len: number): void {
-  if (len < SMALL) {
-    for (let k = 0; k < len; k++) to[at + k] = from[start + k]
-  } else if (at === 0 && start === 0 && from.length === len) {
-    to.set(from)
-  } else {
-    to.set(from.subarray(start, start + len), at)
   }
 }
