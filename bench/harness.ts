@@ -40,7 +40,8 @@ export function median(xs: number[]): number {
 
 /**
  * Runs `warmup + reps` rounds; in round `i` every contestant runs once, the
- * order rotated by `i`. Returns the median time of each over the timed rounds.
+ * order rotated by `i`, and the event loop turns after each run (untimed).
+ * Returns the median time of each over the timed rounds.
  */
 export async function interleaved(contestants: readonly Contestant[], { warmup, reps }: Rounds): Promise<Medians> {
   const times = contestants.map(() => [] as number[])
@@ -55,6 +56,8 @@ export async function interleaved(contestants: readonly Contestant[], { warmup, 
       if (r instanceof Promise) await r
       const dt = performance.now() - t0
       if (i >= warmup) times[k].push(dt)
+      // untimed: the event loop turns between steps, as in a training loop that awaits its data
+      await new Promise((resolve) => setImmediate(resolve))
     }
   }
   return Object.fromEntries(contestants.map((c, k) => [c.name, times[k].length > 0 ? median(times[k]) : NaN]))

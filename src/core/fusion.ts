@@ -110,7 +110,7 @@ export function leafPass(
   const pass = (ts: Tensor[]): Tensor[] => {
     const dtype = dtypeOf(ts[0])
     const n = sizeOf(ts[0].shape)
-    for (let i = 0; i < nOut; i++) specs[i] = reuse(ts, i) ?? arenas[i].take(dtype, n)
+    for (let i = 0; i < nOut; i++) specs[i] = reuse(ts, i) ?? arenas[i].output(dtype, n)
     return map(ts, specs, kernelFor(dtype))
   }
   if (checkOrder === undefined) {

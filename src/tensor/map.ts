@@ -13,6 +13,7 @@
  * @module tensor
  */
 import { InvalidTensorError, ShapeError, describe } from '../errors/index.js'
+import { outputStorage } from './pool.js'
 import { TAKEN, donatedError } from './taken.js'
 import { type Dtype, type FloatArray, type Tensor, allocate, assertTensor, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
 
@@ -184,7 +185,19 @@ export class Arena {
 
   /** A zero-filled array of `n` elements of `dtype`. */
   take(dtype: Dtype, n: number): FloatArray {
-    if (4 * n >= CHUNK) return allocate(dtype, n)
+    return 4 * n >= CHUNK ? allocate(dtype, n) : this.carve(dtype, n)
+  }
+
+  /**
+   * An array of `n` elements of `dtype` that the caller writes in full (the
+   * output of a kernel): small ones are carved as by `take`, large ones may
+   * be recycled buffers (see `outputStorage`).
+   */
+  output(dtype: Dtype, n: number): FloatArray {
+    return 4 * n >= CHUNK ? outputStorage(dtype, n) : this.carve(dtype, n)
+  }
+
+  private carve(dtype: Dtype, n: number): FloatArray {
     const i = dtype === 'float32' ? 0 : 1
     let c = this.chunks[i]
     if (c === undefined || this.used[i] + n > CHUNK) {
