@@ -7,13 +7,17 @@
  * @module tensor
  */
 import { DonatedBufferError } from '../errors/index.js'
-import type { Tensor } from './tensor.js'
 
 /** The storage of every tensor whose buffer a donating step took over. */
 export const TAKEN: Float32Array = new Float32Array(0)
 
+/** What the mark needs of a tensor: its storage (so this module sits below `tensor.ts`). */
+interface Stored {
+  data: Float32Array | Float64Array
+}
+
 /** Empties `t`: its storage becomes {@link TAKEN}. */
-export function markTaken(t: Tensor): void {
+export function markTaken(t: Stored): void {
   t.data = TAKEN
 }
 
@@ -26,6 +30,6 @@ export function donatedError(where: string): DonatedBufferError {
 }
 
 /** True when `t` was emptied by a donating step. */
-export function isTaken(t: Tensor): boolean {
+export function isTaken(t: Readonly<Stored>): boolean {
   return t.data === TAKEN
 }

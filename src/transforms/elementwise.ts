@@ -51,12 +51,12 @@ function checkStep(r: Recurrence): void {
   const x = Object.fromEntries(['g', 'p', ...r.state].map((k, i) => [k, node(i)]))
   const s = Object.fromEntries(r.scalars.map((k, i) => [k, node(-1 - i)]))
   const out: unknown = r.step(x as never, s as never)
-  for (const name of ['update', ...r.state]) {
+  ;['update', ...r.state].forEach((name) => {
     const e = typeof out === 'object' && out !== null ? (out as Record<string, unknown>)[name] : undefined
     if (typeof e !== 'object' || e === null || typeof (e as { kind?: unknown }).kind !== 'string') {
       throw new ConfigError('spec.step', `expected it to return an expression (built with expr) for ${name}, got ${describe(e)}`)
     }
-  }
+  })
 }
 
 /**
@@ -92,9 +92,10 @@ export function elementwise<const St extends string, const Sc extends string>(sp
   if (typeof spec !== 'object' || spec === null) throw new ConfigError('spec', `expected { name, state, scalars, scalarsAt, step }, got ${describe(spec)}`)
   const { name, state, scalars } = spec
   if (typeof name !== 'string') throw new ConfigError('spec.name', `expected a string, got ${describe(name)}`)
-  for (const [key, list] of [['spec.state', state] as const, ['spec.scalars', scalars] as const]) {
+  const names = [['spec.state', state] as const, ['spec.scalars', scalars] as const]
+  names.forEach(([key, list]) => {
     if (!Array.isArray(list) || !list.every((k) => typeof k === 'string')) throw new ConfigError(key, `expected an array of names, got ${describe(list)}`)
-  }
+  })
   if (state.includes('count' as St)) throw new ConfigError('spec.state', "'count' is the step count of the state, not a state tree")
   checkFunction('spec.scalarsAt', spec.scalarsAt, '(count, round) => scalars')
   checkFunction('spec.step', spec.step, '(x, s) => ({ update, ...state })')

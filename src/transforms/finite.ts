@@ -26,8 +26,7 @@ function maxAbs(t: Tensor): number {
  * @category utils
  */
 export function allFinite(tree: Params, root = 'updates'): boolean {
-  for (const t of leaves(tree, root)) if (!Number.isFinite(maxAbs(t))) return false
-  return true
+  return leaves(tree, root).every((t) => Number.isFinite(maxAbs(t)))
 }
 
 /**
