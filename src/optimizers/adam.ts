@@ -16,7 +16,8 @@ import {
   scaleByAmsgrad,
   scaleByLearningRate,
 } from '../transforms/index.js'
-import { type LearningRateOptions, optionsOf } from './options.js'
+import { flavorOf } from '../transforms/flavor.js'
+import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
  * Options of {@link adam}, {@link adamax} and {@link amsgrad}: `learningRate`, `beta1` (0.9), `beta2` (0.999), `epsilon` (1e-8).
@@ -24,7 +25,8 @@ import { type LearningRateOptions, optionsOf } from './options.js'
  */
 export interface AdamOptions extends LearningRateOptions, ScaleByAdamOptions {}
 
-const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon'] as const
+const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'epsRoot', 'weightDecay', 'maximize'] as const
+const ADAMAX_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'weightDecay', 'maximize'] as const
 
 /**
  * Adam, Lasagne `adam` (Kingma & Ba 2014):
@@ -44,8 +46,9 @@ const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon'] as const
  * @category optimizers
  */
 export function adam(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamState, ScaleState]> {
-  const { learningRate = 1e-3, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
-  return chain(scaleByAdam(rest), scaleByLearningRate(learningRate))
+  const { learningRate, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
+  const lr = learningRateOf('adam', flavorOf('adam', rest.flavor), learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
+  return chain(scaleByAdam(rest), scaleByLearningRate(lr))
 }
 
 /**
@@ -65,8 +68,9 @@ export function adam(options?: AdamOptions | Hyperparameter): GradientTransforma
  * @category optimizers
  */
 export function adamax(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamaxState, ScaleState]> {
-  const { learningRate = 2e-3, ...rest } = optionsOf<AdamOptions>('adamax', options, ADAM_KEYS)
-  return chain(scaleByAdamax(rest), scaleByLearningRate(learningRate))
+  const { learningRate, ...rest } = optionsOf<AdamOptions>('adamax', options, ADAMAX_KEYS)
+  const lr = learningRateOf('adamax', flavorOf('adamax', rest.flavor), learningRate, { lasagne: 2e-3, torch: 2e-3, optax: undefined, tensorflow: 1e-3 })
+  return chain(scaleByAdamax(rest), scaleByLearningRate(lr))
 }
 
 /**
@@ -86,6 +90,7 @@ export function adamax(options?: AdamOptions | Hyperparameter): GradientTransfor
  * @category optimizers
  */
 export function amsgrad(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAmsgradState, ScaleState]> {
-  const { learningRate = 1e-3, ...rest } = optionsOf<AdamOptions>('amsgrad', options, ADAM_KEYS)
-  return chain(scaleByAmsgrad(rest), scaleByLearningRate(learningRate))
+  const { learningRate, ...rest } = optionsOf<AdamOptions>('amsgrad', options, ADAM_KEYS)
+  const lr = learningRateOf('amsgrad', flavorOf('amsgrad', rest.flavor), learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
+  return chain(scaleByAmsgrad(rest), scaleByLearningRate(lr))
 }

@@ -6,23 +6,36 @@
  */
 import { type GradientTransformation, chain, checkTransformation } from '../core/index.js'
 import { checkOptions } from '../errors/index.js'
-import { type Hyperparameter, type ScaleState, type TraceState, scaleByLearningRate, trace } from '../transforms/index.js'
-import { type LearningRateOptions, optionsOf } from './options.js'
+import { type RecurrentState } from '../transforms/block.js'
+import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { type Flavor, type Hyperparameter, type ScaleState, type TorchGradientOptions, type TraceState, scaleByLearningRate, torchGradient, trace } from '../transforms/index.js'
+import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
  * Options of {@link sgd}.
  * @category model
  */
-export interface SgdOptions extends LearningRateOptions {
-  /** Step size (required); any finite number (negative is ascent), or a schedule of the step. */
-  readonly learningRate: Hyperparameter
+export interface SgdOptions extends LearningRateOptions, TorchGradientOptions {
+  /** Step size (required under Lasagne and optax; torch: 1e-3, Keras: 0.01); any finite number (negative is ascent), or a schedule of the step. */
+  readonly learningRate?: Hyperparameter
+  /** Whose numerics; default `'lasagne'`. They differ in defaults and knobs only: plain SGD is `p − learningRate · g` everywhere. */
+  readonly flavor?: Flavor
 }
+
+/**
+ * State of {@link sgd}: the learning rate's step count, behind torch's
+ * gradient stage when `weightDecay` or `maximize` is set.
+ * @category model
+ */
+export type SgdState = ScaleState | readonly [RecurrentState<never>, ScaleState]
 
 /**
  * Options of {@link momentum} and {@link nesterovMomentum}.
  * @category model
  */
-export interface MomentumOptions extends SgdOptions {
+export interface MomentumOptions extends LearningRateOptions {
+  /** Step size (required); any finite number (negative is ascent), or a schedule of the step. */
+  readonly learningRate: Hyperparameter
   /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
   readonly momentum?: Hyperparameter
 }
@@ -48,9 +61,14 @@ export interface ApplyMomentumOptions {
  * ;[params, state] = opt.step(params, grads, state)
  * @category optimizers
  */
-export function sgd(options: SgdOptions | Hyperparameter): GradientTransformation<ScaleState> {
-  const { learningRate } = optionsOf<SgdOptions>('sgd', options, ['learningRate'], true)
-  return scaleByLearningRate(learningRate)
+export function sgd(options: SgdOptions | Hyperparameter): GradientTransformation<SgdState> {
+  const o = optionsOf<SgdOptions>('sgd', options, ['learningRate', 'flavor', 'weightDecay', 'maximize'])
+  const flavor = flavorOf('sgd', o.flavor)
+  checkKnobs('sgd', flavor, o, { torch: ['weightDecay', 'maximize'] })
+  const lr = learningRateOf('sgd', flavor, o.learningRate, { lasagne: undefined, torch: 1e-3, optax: undefined, tensorflow: 0.01 })
+  const decays = o.weightDecay !== undefined || booleanOption('sgd.maximize', o.maximize)
+  // torch's maximize and weight decay come first, in a stage that reads the params
+  return decays ? chain(torchGradient({ weightDecay: o.weightDecay, maximize: o.maximize }), scaleByLearningRate(lr)) : scaleByLearningRate(lr)
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module optimizers
  */
 import { ConfigError, checkOptions } from '../errors/index.js'
-import { type Hyperparameter } from '../transforms/index.js'
+import { type Flavor, type Hyperparameter } from '../transforms/index.js'
 
 /**
  * The learning-rate option every optimizer has.
@@ -35,4 +35,15 @@ export function optionsOf<O extends LearningRateOptions>(
     throw new ConfigError(`${owner}.learningRate`, 'a required option is missing (Lasagne has no default learning rate here)')
   }
   return options ?? ({} as O)
+}
+
+/**
+ * The learning rate of optimizer `owner` under `flavor`: the one given, else
+ * the framework's default (`defaults[flavor]`); a `ConfigError` when that
+ * framework has none (optax's optimizers, Lasagne's `sgd` and momentum).
+ */
+export function learningRateOf(owner: string, flavor: Flavor, given: Hyperparameter | undefined, defaults: Readonly<Record<Flavor, number | undefined>>): Hyperparameter {
+  const lr = given === undefined ? defaults[flavor] : given
+  if (lr === undefined) throw new ConfigError(`${owner}.learningRate`, `a required option is missing (${flavor === 'lasagne' ? 'Lasagne' : flavor} has no default learning rate here)`)
+  return lr
 }

@@ -5,70 +5,10 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { add, div, max, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { type ScaleByAdamOptions, adamFamilyOptions, adamFamilyScalars, adamRecurrence } from './adamFamily.js'
 import { recurrentBlock } from './block.js'
-import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
-/**
- * Options of {@link scaleByAdam}, {@link scaleByAmsgrad} and {@link scaleByAdamax}.
- * @category model
- */
-export interface ScaleByAdamOptions {
-  /** Decay of the first moment `mu`, in `[0, 1)`; default 0.9 (Lasagne). */
-  readonly beta1?: Hyperparameter
-  /** Decay of the second moment (or of the infinity norm for Adamax), in `[0, 1)`; default 0.999 (Lasagne). */
-  readonly beta2?: Hyperparameter
-  /** Added to the denominator; `>= 0`, default 1e-8 (Lasagne). */
-  readonly epsilon?: Hyperparameter
-}
-
-/** How the three options are read (defaults and domains), shared by the Adam family. */
-export const ADAM_SPEC = Object.freeze({ beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-8, NON_NEGATIVE] } as const)
-
-/** The per-update scalars of Adam, rounded to a dtype as Lasagne computes them in `floatX`. */
-interface AdamScalars {
-  readonly beta1: number
-  readonly oneMinusBeta1: number
-  readonly beta2: number
-  readonly oneMinusBeta2: number
-  readonly epsilon: number
-  /** `sqrt(1 − beta2^t) / (1 − beta1^t)`: Lasagne's `a_t` without the learning rate. */
-  readonly a: number
-}
-
-function adamScalars(round: (x: number) => number, h: { beta1: number; beta2: number; epsilon: number }, t: number): AdamScalars {
-  const beta1 = round(h.beta1)
-  const beta2 = round(h.beta2)
-  const a = round(round(Math.sqrt(round(1 - round(beta2 ** t)))) / round(1 - round(beta1 ** t)))
-  return { beta1, oneMinusBeta1: round(1 - beta1), beta2, oneMinusBeta2: round(1 - beta2), epsilon: round(h.epsilon), a }
-}
-
-const ADAM_SCALARS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'epsilon', 'a'] as const
-
-/** Adam's recurrence: epsilon on the uncorrected root, as Lasagne. */
-const ADAM = recurrence({
-  name: 'adam',
-  state: ['mu', 'nu'],
-  scalars: ADAM_SCALARS,
-  step: ({ g, mu, nu }, { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a }) => {
-    const mu1 = store(add(mul(beta1, mu), mul(oneMinusBeta1, g)))
-    const nu1 = store(add(mul(beta2, nu), mul(oneMinusBeta2, mul(g, g))))
-    return { update: div(mul(a, mu1), add(sqrt(nu1), epsilon)), mu: mu1, nu: nu1 }
-  },
-})
-
-/** AMSGrad's recurrence: the maximum over the raw `nu`, as Lasagne (optax: over the corrected one). */
-const AMSGRAD = recurrence({
-  name: 'amsgrad',
-  state: ['mu', 'nu', 'nuMax'],
-  scalars: ADAM_SCALARS,
-  step: ({ g, mu, nu, nuMax }, { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, a }) => {
-    const mu1 = store(add(mul(beta1, mu), mul(oneMinusBeta1, g)))
-    const nu1 = store(add(mul(beta2, nu), mul(oneMinusBeta2, mul(g, g))))
-    const nuMax1 = max(nuMax, nu1)
-    return { update: div(mul(a, mu1), add(sqrt(nuMax1), epsilon)), mu: mu1, nu: nu1, nuMax: nuMax1 }
-  },
-})
+export type { ScaleByAdamOptions } from './adamFamily.js'
 
 /**
  * State of {@link scaleByAdam}.
@@ -102,8 +42,8 @@ export interface ScaleByAdamState {
  * @category transforms
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
-  const at = hyperparameters('scaleByAdam', options, ADAM_SPEC)
-  return recurrentBlock(ADAM, at, (round, h, count) => adamScalars(round, h, count + 1))
+  const f = adamFamilyOptions('scaleByAdam', options)
+  return recurrentBlock(adamRecurrence(f.flavor, false, f.decay), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }
 
 /**
@@ -133,6 +73,6 @@ export interface ScaleByAmsgradState extends ScaleByAdamState {
  * @category transforms
  */
 export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAmsgradState> {
-  const at = hyperparameters('scaleByAmsgrad', options, ADAM_SPEC)
-  return recurrentBlock(AMSGRAD, at, (round, h, count) => adamScalars(round, h, count + 1))
+  const f = adamFamilyOptions('scaleByAmsgrad', options)
+  return recurrentBlock(adamRecurrence(f.flavor, true, f.decay), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }

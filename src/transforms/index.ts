@@ -16,3 +16,5 @@ export { type ScaleByAdamOptions, type ScaleByAdamState, type ScaleByAmsgradStat
 export { type ScaleByAdamaxState, scaleByAdamax } from './adamax.js'
 export { type HyperparameterKeys, type InjectHyperparamsState, type InjectableOptions, injectHyperparams } from './inject.js'
 export { type ElementwiseSpec, type ElementwiseState, elementwise } from './elementwise.js'
+export { type Flavor } from './flavor.js'
+export { type TorchGradientOptions, torchGradient } from './torchGradient.js'
