@@ -30,12 +30,24 @@ export interface SgdOptions extends LearningRateOptions, TorchGradientOptions {
 export type SgdState = ScaleState | readonly [RecurrentState<never>, ScaleState]
 
 /**
+ * State of {@link momentum} and {@link nesterovMomentum}: the learning
+ * rate's and the trace's, behind torch's gradient stage when `weightDecay`
+ * or `maximize` is set.
+ * @category model
+ */
+export type MomentumState = readonly [ScaleState, TraceState] | readonly [TraceState, ScaleState] | readonly [RecurrentState<never>, TraceState, ScaleState]
+
+/**
  * Options of {@link momentum} and {@link nesterovMomentum}.
  * @category model
  */
-export interface MomentumOptions extends LearningRateOptions {
-  /** Step size (required); any finite number (negative is ascent), or a schedule of the step. */
-  readonly learningRate: Hyperparameter
+export interface MomentumOptions extends LearningRateOptions, TorchGradientOptions {
+  /** Step size (required under Lasagne and optax; torch: 1e-3, Keras: 0.01); any finite number (negative is ascent), or a schedule of the step. */
+  readonly learningRate?: Hyperparameter
+  /** Whose numerics; default `'lasagne'`. */
+  readonly flavor?: Flavor
+  /** torch `dampening` in `[0, 1]`; default 0. */
+  readonly dampening?: Hyperparameter
   /** `μ` in `[0, 1)`; default 0.9 (Lasagne). */
   readonly momentum?: Hyperparameter
 }
@@ -119,9 +131,8 @@ export function applyNesterovMomentum<S>(
  * const tx = momentum({ learningRate: 0.1, momentum: 0.9 })
  * @category optimizers
  */
-export function momentum(options: MomentumOptions | Hyperparameter): GradientTransformation<readonly [ScaleState, TraceState]> {
-  const o = optionsOf<MomentumOptions>('momentum', options, ['learningRate', 'momentum'], true)
-  return chain(scaleByLearningRate(o.learningRate), trace({ momentum: o.momentum }))
+export function momentum(options: MomentumOptions | Hyperparameter): GradientTransformation<MomentumState> {
+  return heavyBall('momentum', options, false)
 }
 
 /**
@@ -135,7 +146,27 @@ export function momentum(options: MomentumOptions | Hyperparameter): GradientTra
  * const tx = nesterovMomentum({ learningRate: 0.1 })
  * @category optimizers
  */
-export function nesterovMomentum(options: MomentumOptions | Hyperparameter): GradientTransformation<readonly [ScaleState, TraceState]> {
-  const o = optionsOf<MomentumOptions>('nesterovMomentum', options, ['learningRate', 'momentum'], true)
-  return chain(scaleByLearningRate(o.learningRate), trace({ momentum: o.momentum, nesterov: true }))
+export function nesterovMomentum(options: MomentumOptions | Hyperparameter): GradientTransformation<MomentumState> {
+  return heavyBall('nesterovMomentum', options, true)
+}
+
+/**
+ * `momentum` and `nesterovMomentum` in every flavor. Lasagne, optax and
+ * Keras: the learning rate, then the trace (optax traces the raw gradient
+ * and scales after; its trace is linear, so the two orders differ only in
+ * rounding while the learning rate is constant). torch: its own buffer in
+ * gradient units, then the learning rate, behind its gradient stage when
+ * `weightDecay` or `maximize` is set.
+ */
+function heavyBall(owner: string, options: MomentumOptions | Hyperparameter, nesterov: boolean): GradientTransformation<MomentumState> {
+  const o = optionsOf<MomentumOptions>(owner, options, ['learningRate', 'momentum', 'flavor', 'dampening', 'weightDecay', 'maximize'])
+  const flavor = flavorOf(owner, o.flavor)
+  checkKnobs(owner, flavor, o, { torch: ['dampening', 'weightDecay', 'maximize'] })
+  const lr = learningRateOf(owner, flavor, o.learningRate, { lasagne: undefined, torch: 1e-3, optax: undefined, tensorflow: 0.01 })
+  const mu = o.momentum ?? { lasagne: 0.9, torch: 0, optax: 0, tensorflow: 0 }[flavor]
+  if (flavor !== 'torch') return chain(scaleByLearningRate(lr), trace({ momentum: mu, nesterov }))
+  // torch keeps its buffer in gradient units and scales by the learning rate last
+  const buffer = trace({ momentum: mu, nesterov, flavor, dampening: o.dampening })
+  const decays = o.weightDecay !== undefined || booleanOption(`${owner}.maximize`, o.maximize)
+  return decays ? chain(torchGradient({ weightDecay: o.weightDecay, maximize: o.maximize }), buffer, scaleByLearningRate(lr)) : chain(buffer, scaleByLearningRate(lr))
 }

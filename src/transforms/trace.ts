@@ -8,6 +8,7 @@ import { type GradientTransformation, type Params } from '../core/index.js'
 import { ConfigError, describe } from '../errors/index.js'
 import { add, mul, recurrence, store } from '../kernel/index.js'
 import { recurrentBlock } from './block.js'
+import { type Flavor, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
 /**
@@ -26,6 +27,25 @@ const momentumRecurrence = (nesterov: boolean) =>
   })
 const MOMENTUM = momentumRecurrence(false)
 const NESTEROV = momentumRecurrence(true)
+
+/**
+ * torch's momentum buffer, on the displacement `Δ`: `v' = μ_t·v + c_t·Δ`
+ * with `μ_1 = 0, c_1 = 1` (torch starts the buffer at the first gradient
+ * itself) and `μ_t = momentum, c_t = 1 − dampening` after; the update is
+ * `v'`, or `Δ + momentum · v'` with Nesterov.
+ */
+const torchRecurrence = (nesterov: boolean) =>
+  recurrence({
+    name: nesterov ? 'nesterov (torch)' : 'momentum (torch)',
+    state: ['velocity'],
+    scalars: ['mu', 'muNow', 'keep'],
+    step: ({ g, velocity }, { mu, muNow, keep }) => {
+      const v1 = store(add(store(mul(velocity, muNow)), store(mul(keep, g))))
+      return { update: nesterov ? store(add(g, store(mul(v1, mu)))) : v1, velocity: v1 }
+    },
+  })
+const TORCH_MOMENTUM = torchRecurrence(false)
+const TORCH_NESTEROV = torchRecurrence(true)
 
 /**
  * State of {@link trace}.
@@ -47,6 +67,13 @@ export interface TraceOptions {
   readonly momentum?: Hyperparameter
   /** Emit `μ·v' + Δ` (Nesterov, pylearn2 form) instead of `v'`; default false. */
   readonly nesterov?: boolean
+  /**
+   * `'torch'`: PyTorch's buffer (`dampening`, and the first step's buffer is
+   * `Δ` itself); every other flavor is the form above. Default `'lasagne'`.
+   */
+  readonly flavor?: Flavor
+  /** torch `dampening` in `[0, 1]`: `v' = μ·v + (1 − dampening)·Δ` after the first step; default 0. */
+  readonly dampening?: Hyperparameter
 }
 
 /**
@@ -72,8 +99,21 @@ export interface TraceOptions {
  * @category transforms
  */
 export function trace(options: TraceOptions = {}): GradientTransformation<TraceState> {
-  const at = hyperparameters('trace', options, { momentum: [0.9, DECAY] }, ['nesterov'])
+  const flavor = flavorOf('trace', options.flavor)
+  checkKnobs('trace', flavor, options, { torch: ['dampening'] })
+  const at = hyperparameters('trace', options, { momentum: [0.9, DECAY], dampening: [0, UNIT] }, ['nesterov', 'flavor'])
   const { nesterov = false } = options
   if (typeof nesterov !== 'boolean') throw new ConfigError('nesterov', `expected a boolean, got ${describe(nesterov)}`)
-  return recurrentBlock(nesterov ? NESTEROV : MOMENTUM, at, (round, h) => ({ mu: round(h.momentum) }))
+  if (flavor !== 'torch') return recurrentBlock(nesterov ? NESTEROV : MOMENTUM, at, (round, h) => ({ mu: round(h.momentum) }))
+  if (nesterov && options.dampening !== undefined && options.dampening !== 0) {
+    throw new ConfigError('dampening', 'torch Nesterov momentum requires dampening 0')
+  }
+  return recurrentBlock(nesterov ? TORCH_NESTEROV : TORCH_MOMENTUM, at, (round, h, count) => ({
+    mu: round(h.momentum),
+    muNow: count === 0 ? 0 : round(h.momentum),
+    keep: count === 0 ? 1 : round(1 - h.dampening),
+  }))
 }
+
+/** `[0, 1]`: torch's dampening. */
+const UNIT = Object.freeze({ min: 0, max: 1 })
