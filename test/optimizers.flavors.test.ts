@@ -29,7 +29,7 @@ const cases = loadGolden<FlavorCase>('peers/flavors.json')
 const optimizerCases = cases.filter((c) => c.kind === 'optimizer')
 
 /** The optimizers whose flavors are implemented. */
-const FLAVORED = ['sgd', 'momentum', 'nesterovMomentum', 'adam', 'adamax', 'amsgrad']
+const FLAVORED = ['sgd', 'momentum', 'nesterovMomentum', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamax', 'amsgrad']
 
 describe('golden peers/flavors.json: optimizers', () => {
   optimizerCases

@@ -13,12 +13,15 @@ import {
   type ScaleByRmsOptions,
   type ScaleByRmsState,
   type ScaleState,
+  type TraceState,
   scaleByAdadelta,
   scaleByAdagrad,
   scaleByLearningRate,
   scaleByRms,
+  trace,
 } from '../transforms/index.js'
-import { type LearningRateOptions, optionsOf } from './options.js'
+import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
  * Options of {@link adagrad}: `learningRate` (default 1.0) and `epsilon` (default 1e-6).
@@ -30,7 +33,17 @@ export interface AdagradOptions extends LearningRateOptions, ScaleByAdagradOptio
  * Options of {@link rmsprop}: `learningRate` (default 1.0), `rho` (0.9) and `epsilon` (1e-6).
  * @category model
  */
-export interface RmspropOptions extends LearningRateOptions, ScaleByRmsOptions {}
+export interface RmspropOptions extends LearningRateOptions, ScaleByRmsOptions {
+  /** optax: Nesterov momentum on the scaled step (with `momentum`); default false. */
+  readonly nesterov?: boolean
+}
+
+/**
+ * State of {@link rmsprop}: the block's and the learning rate's, and under
+ * optax and Keras with `momentum` the trace's of the scaled step.
+ * @category model
+ */
+export type RmspropState = readonly [ScaleByRmsState, ScaleState] | readonly [ScaleByRmsState, ScaleState, TraceState]
 
 /**
  * Options of {@link adadelta}: `learningRate` (default 1.0), `rho` (0.95) and `epsilon` (1e-6).
@@ -53,8 +66,10 @@ export interface AdadeltaOptions extends LearningRateOptions, ScaleByAdadeltaOpt
  * @category optimizers
  */
 export function adagrad(options?: AdagradOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdagradState, ScaleState]> {
-  const { learningRate = 1, ...rest } = optionsOf<AdagradOptions>('adagrad', options, ['learningRate', 'epsilon'])
-  return chain(scaleByAdagrad(rest), scaleByLearningRate(learningRate))
+  const keys = ['learningRate', 'epsilon', 'flavor', 'initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize']
+  const { learningRate, ...rest } = optionsOf<AdagradOptions>('adagrad', options, keys)
+  const lr = learningRateOf('adagrad', flavorOf('adagrad', rest.flavor), learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
+  return chain(scaleByAdagrad(rest), scaleByLearningRate(lr))
 }
 
 /**
@@ -71,9 +86,16 @@ export function adagrad(options?: AdagradOptions | Hyperparameter): GradientTran
  * const tx = rmsprop({ learningRate: 0.01, rho: 0.9 })
  * @category optimizers
  */
-export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTransformation<readonly [ScaleByRmsState, ScaleState]> {
-  const { learningRate = 1, ...rest } = optionsOf<RmspropOptions>('rmsprop', options, ['learningRate', 'rho', 'epsilon'])
-  return chain(scaleByRms(rest), scaleByLearningRate(learningRate))
+export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTransformation<RmspropState> {
+  const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'centered', 'momentum', 'nesterov', 'epsInSqrt', 'weightDecay', 'maximize']
+  const { learningRate, momentum, nesterov, ...rest } = optionsOf<RmspropOptions>('rmsprop', options, keys)
+  const flavor = flavorOf('rmsprop', rest.flavor)
+  checkKnobs('rmsprop', flavor, { momentum, nesterov }, { torch: ['momentum'], optax: ['momentum', 'nesterov'], tensorflow: ['momentum'] })
+  const lr = learningRateOf('rmsprop', flavor, learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
+  // torch keeps its momentum buffer in the block, in gradient units; optax and Keras trace the scaled step
+  if (flavor === 'torch') return chain(scaleByRms({ ...rest, momentum }), scaleByLearningRate(lr))
+  if (momentum === undefined || momentum === 0) return chain(scaleByRms(rest), scaleByLearningRate(lr))
+  return chain(scaleByRms(rest), scaleByLearningRate(lr), trace({ momentum, nesterov: booleanOption('rmsprop.nesterov', nesterov) }))
 }
 
 /**
@@ -92,6 +114,8 @@ export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTran
  * @category optimizers
  */
 export function adadelta(options?: AdadeltaOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdadeltaState, ScaleState]> {
-  const { learningRate = 1, ...rest } = optionsOf<AdadeltaOptions>('adadelta', options, ['learningRate', 'rho', 'epsilon'])
-  return chain(scaleByAdadelta(rest), scaleByLearningRate(learningRate))
+  const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'weightDecay', 'maximize']
+  const { learningRate, ...rest } = optionsOf<AdadeltaOptions>('adadelta', options, keys)
+  const lr = learningRateOf('adadelta', flavorOf('adadelta', rest.flavor), learningRate, { lasagne: 1, torch: 1, optax: undefined, tensorflow: 1e-3 })
+  return chain(scaleByAdadelta(rest), scaleByLearningRate(lr))
 }

@@ -5,23 +5,10 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { adadeltaRecurrence, adaptiveScalars } from './adaptiveFamily.js'
 import { recurrentBlock } from './block.js'
-import { rmsScalars } from './rms.js'
+import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
-
-/** Adadelta's recurrence: epsilon inside both roots, and the OLD `deltaAccu` in the step, as Lasagne. */
-const ADADELTA = recurrence({
-  name: 'adadelta',
-  state: ['accu', 'deltaAccu'],
-  scalars: ['rho', 'oneMinusRho', 'epsilon'],
-  step: ({ g, accu, deltaAccu }, { rho, oneMinusRho, epsilon }) => {
-    const accu1 = store(add(mul(rho, accu), mul(oneMinusRho, mul(g, g))))
-    const delta = store(div(mul(g, sqrt(add(deltaAccu, epsilon))), sqrt(add(accu1, epsilon))))
-    const deltaAccu1 = store(add(mul(rho, deltaAccu), mul(oneMinusRho, mul(delta, delta))))
-    return { update: delta, accu: accu1, deltaAccu: deltaAccu1 }
-  },
-})
 
 /**
  * State of {@link scaleByAdadelta}.
@@ -43,8 +30,14 @@ export interface ScaleByAdadeltaState {
 export interface ScaleByAdadeltaOptions {
   /** Decay of both moving averages, in `[0, 1)`; default 0.95 (Lasagne; torch and optax use 0.9). */
   readonly rho?: Hyperparameter
-  /** Added inside both square roots; `>= 0`, default 1e-6 (Lasagne). */
+  /** Added inside both square roots; `>= 0`, default 1e-6 (Lasagne, torch, optax; Keras 1e-7). */
   readonly epsilon?: Hyperparameter
+  /** Whose numerics; default `'lasagne'` (its `rho` default: torch and optax 0.9, Keras 0.95). */
+  readonly flavor?: Flavor
+  /** torch `weight_decay` (coupled): `g ← g + weightDecay · p`; default 0. */
+  readonly weightDecay?: Hyperparameter
+  /** torch `maximize`; default false. */
+  readonly maximize?: boolean
 }
 
 /**
@@ -64,6 +57,13 @@ export interface ScaleByAdadeltaOptions {
  * @category transforms
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
-  const at = hyperparameters('scaleByAdadelta', options, { rho: [0.95, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
-  return recurrentBlock(ADADELTA, at, (round, h) => rmsScalars(round, h.rho, h.epsilon))
+  const flavor = flavorOf('scaleByAdadelta', options.flavor)
+  checkKnobs('scaleByAdadelta', flavor, options, { torch: ['weightDecay', 'maximize'] })
+  const rho = flavor === 'torch' || flavor === 'optax' ? 0.9 : 0.95
+  const epsilon = flavor === 'tensorflow' ? 1e-7 : 1e-6
+  const spec = { rho: [rho, DECAY], epsilon: [epsilon, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const
+  const at = hyperparameters('scaleByAdadelta', options, spec, ['flavor', 'maximize'])
+  const maximize = booleanOption('scaleByAdadelta.maximize', options.maximize)
+  const r = adadeltaRecurrence(flavor, options.weightDecay !== undefined)
+  return recurrentBlock(r, at, (round, h, count) => adaptiveScalars(round, flavor, h, count, maximize))
 }

@@ -4,20 +4,11 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { checkNumber } from '../errors/index.js'
+import { adagradRecurrence, adaptiveScalars } from './adaptiveFamily.js'
 import { recurrentBlock } from './block.js'
+import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
-
-/** Adagrad's recurrence: epsilon inside the root, as Lasagne. */
-const ADAGRAD = recurrence({
-  name: 'adagrad',
-  state: ['accu'],
-  scalars: ['epsilon'],
-  step: ({ g, accu }, { epsilon }) => {
-    const accu1 = store(add(accu, mul(g, g)))
-    return { update: div(g, sqrt(add(accu1, epsilon))), accu: accu1 }
-  },
-})
 
 /**
  * State of {@link scaleByAdagrad}.
@@ -35,8 +26,18 @@ export interface ScaleByAdagradState {
  * @category model
  */
 export interface ScaleByAdagradOptions {
-  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
+  /** Added to `accu'` inside the square root (torch: to the root); `>= 0`, default 1e-6 (Lasagne; torch 1e-10, optax and Keras 1e-7). */
   readonly epsilon?: Hyperparameter
+  /** Whose numerics; default `'lasagne'`. */
+  readonly flavor?: Flavor
+  /** torch, optax, Keras: the starting value of `accu`; `>= 0`, default 0 (torch) or 0.1 (optax, Keras). */
+  readonly initialAccumulatorValue?: number
+  /** torch `lr_decay`: the update is divided by `1 + (t − 1) · lrDecay`; default 0. */
+  readonly lrDecay?: Hyperparameter
+  /** torch `weight_decay` (coupled): `g ← g + weightDecay · p`; default 0. */
+  readonly weightDecay?: Hyperparameter
+  /** torch `maximize`; default false. */
+  readonly maximize?: boolean
 }
 
 /**
@@ -53,6 +54,17 @@ export interface ScaleByAdagradOptions {
  * @category transforms
  */
 export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTransformation<ScaleByAdagradState> {
-  const at = hyperparameters('scaleByAdagrad', options, { epsilon: [1e-6, NON_NEGATIVE] })
-  return recurrentBlock(ADAGRAD, at, (round, h) => ({ epsilon: round(h.epsilon) }))
+  const flavor = flavorOf('scaleByAdagrad', options.flavor)
+  checkKnobs('scaleByAdagrad', flavor, options, {
+    torch: ['initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize'],
+    optax: ['initialAccumulatorValue'],
+    tensorflow: ['initialAccumulatorValue'],
+  })
+  const epsilon = { lasagne: 1e-6, torch: 1e-10, optax: 1e-7, tensorflow: 1e-7 }[flavor]
+  const spec = { epsilon: [epsilon, NON_NEGATIVE], lrDecay: [0, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const
+  const at = hyperparameters('scaleByAdagrad', options, spec, ['flavor', 'initialAccumulatorValue', 'maximize'])
+  const initial = checkNumber('initialAccumulatorValue', options.initialAccumulatorValue ?? (flavor === 'optax' || flavor === 'tensorflow' ? 0.1 : 0), { min: 0 })
+  const maximize = booleanOption('scaleByAdagrad.maximize', options.maximize)
+  const r = adagradRecurrence(flavor, options.weightDecay !== undefined)
+  return recurrentBlock(r, at, (round, h, count) => adaptiveScalars(round, flavor, h, count, maximize), { accu: initial })
 }

@@ -22,6 +22,19 @@ export function countOf(state: unknown, where = 'state.count'): number {
   return checkNumber(where, count, { min: 0, integer: true })
 }
 
+/** A tree shaped like `params` (same structure, shapes and dtypes) filled with `value` (rounded to each dtype). */
+function fullTree(params: Params, value: number): Params {
+  return mapTree(
+    params,
+    (t) => {
+      const z = zerosLike(t)
+      z.data.fill(value)
+      return z
+    },
+    'params',
+  ) as Params
+}
+
 /**
  * A tree of zeros shaped like `params` (same structure, shapes and dtypes):
  * the initial value of every accumulator in Lasagne.
@@ -87,18 +100,22 @@ export type RecurrentState<St extends string> = { readonly count: number } & Rea
  * zero tree per state name; each step evaluates the hyperparameters
  * `at(count)` (so a bad schedule value throws even for an empty tree), then
  * runs one pass with the scalars `scalars(round, h, count)` in each leaf
- * dtype. Every stateful block of the library is one of these.
+ * dtype. Every stateful block of the library is one of these. `initial`
+ * starts a state at another value than 0 (optax's and torch's
+ * `initial_accumulator_value`).
  *
  * @example
- * const scaleByRms = (rho: number) => recurrentBlock(RMS, () => ({ rho }), (round, h) => rmsScalars(round, h.rho, 1e-6))
+ * const scaleByAdagrad = () => recurrentBlock(adagradRecurrence('lasagne', false), () => ({ epsilon: 1e-6 }), (round, h, count) => adaptiveScalars(round, 'lasagne', h, count, false))
  */
 export function recurrentBlock<St extends string, Sc extends string, H>(
   r: Recurrence<St, Sc>,
   at: (count: number) => H,
   scalars: (round: (x: number) => number, h: H, count: number) => Readonly<Record<Sc, number>>,
+  initial: Readonly<Partial<Record<St, number>>> = {} as Partial<Record<St, number>>,
 ): GradientTransformation<RecurrentState<St>> {
+  const start = (params: Params, value: number | undefined): Params => (value === undefined || value === 0 ? zerosTree(params) : fullTree(params, value))
   return block<RecurrentState<St>>(
-    (params) => Object.freeze({ count: 0, ...Object.fromEntries(r.state.map((k) => [k, zerosTree(params)])) }) as RecurrentState<St>,
+    (params) => Object.freeze({ count: 0, ...Object.fromEntries(r.state.map((k) => [k, start(params, initial[k])])) }) as RecurrentState<St>,
     (updates, state, fusion, params) => {
       const count = countOf(state)
       const h = at(count)

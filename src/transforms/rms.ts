@@ -5,37 +5,10 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { add, div, mul, recurrence, sqrt, store } from '../kernel/index.js'
+import { adaptiveScalars, rmsRecurrence } from './adaptiveFamily.js'
 import { recurrentBlock } from './block.js'
+import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
-
-/**
- * The per-update scalars of RMSprop and Adadelta, rounded to a dtype as Lasagne computes them in `floatX`.
- * @category model
- */
-export interface RmsScalars {
-  readonly rho: number
-  /** `1 − rho`, with `rho` rounded first (Lasagne's `one - rho`). */
-  readonly oneMinusRho: number
-  readonly epsilon: number
-}
-
-/** {@link RmsScalars} of `rho` and `epsilon` in the dtype of `round`. */
-export function rmsScalars(round: (x: number) => number, rho: number, epsilon: number): RmsScalars {
-  const r = round(rho)
-  return { rho: r, oneMinusRho: round(1 - r), epsilon: round(epsilon) }
-}
-
-/** RMSprop's recurrence: epsilon inside the root, as Lasagne. */
-const RMS = recurrence({
-  name: 'rms',
-  state: ['accu'],
-  scalars: ['rho', 'oneMinusRho', 'epsilon'],
-  step: ({ g, accu }, { rho, oneMinusRho, epsilon }) => {
-    const accu1 = store(add(mul(rho, accu), mul(oneMinusRho, mul(g, g))))
-    return { update: div(g, sqrt(add(accu1, epsilon))), accu: accu1 }
-  },
-})
 
 /**
  * State of {@link scaleByRms}.
@@ -46,6 +19,10 @@ export interface ScaleByRmsState {
   readonly count: number
   /** Tree like the params (same shapes and dtypes): `accu`, the moving average of `g²`. Starts at 0. */
   readonly accu: Params
+  /** Centered RMSprop only (`centered: true`): `gradAvg`, the moving average of `g`. Starts at 0. */
+  readonly gradAvg?: Params
+  /** torch with `momentum > 0` only: the momentum buffer, in gradient units. Starts at 0. */
+  readonly velocity?: Params
 }
 
 /**
@@ -55,8 +32,20 @@ export interface ScaleByRmsState {
 export interface ScaleByRmsOptions {
   /** Decay of the moving average, in `[0, 1)`; default 0.9 (Lasagne). */
   readonly rho?: Hyperparameter
-  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne). */
+  /** Added to `accu'` inside the square root; `>= 0`, default 1e-6 (Lasagne; torch and optax 1e-8, outside the root for torch; Keras 1e-7). */
   readonly epsilon?: Hyperparameter
+  /** Whose numerics; default `'lasagne'` (its `rho` default: torch 0.99, the others 0.9). */
+  readonly flavor?: Flavor
+  /** torch, optax, Keras: divide by the root of the variance `accu' − gradAvg'²` (centered RMSprop); default false. */
+  readonly centered?: boolean
+  /** torch: the momentum of its buffer inside the block (`buf' = momentum · buf + g / avg`); default 0. */
+  readonly momentum?: Hyperparameter
+  /** optax `eps_in_sqrt`: epsilon inside the root (`true`, default) or added to it. */
+  readonly epsInSqrt?: boolean
+  /** torch `weight_decay` (coupled): `g ← g + weightDecay · p`; default 0. */
+  readonly weightDecay?: Hyperparameter
+  /** torch `maximize`; default false. */
+  readonly maximize?: boolean
 }
 
 /**
@@ -73,6 +62,22 @@ export interface ScaleByRmsOptions {
  * @category transforms
  */
 export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
-  const at = hyperparameters('scaleByRms', options, { rho: [0.9, DECAY], epsilon: [1e-6, NON_NEGATIVE] })
-  return recurrentBlock(RMS, at, (round, h) => rmsScalars(round, h.rho, h.epsilon))
+  const flavor = flavorOf('scaleByRms', options.flavor)
+  checkKnobs('scaleByRms', flavor, options, {
+    torch: ['centered', 'momentum', 'weightDecay', 'maximize'],
+    optax: ['centered', 'epsInSqrt'],
+    tensorflow: ['centered'],
+  })
+  const rho = flavor === 'torch' ? 0.99 : 0.9
+  const epsilon = { lasagne: 1e-6, torch: 1e-8, optax: 1e-8, tensorflow: 1e-7 }[flavor]
+  const spec = { rho: [rho, DECAY], epsilon: [epsilon, NON_NEGATIVE], momentum: [0, DECAY], weightDecay: [0, NON_NEGATIVE] } as const
+  const at = hyperparameters('scaleByRms', options, spec, ['flavor', 'centered', 'epsInSqrt', 'maximize'])
+  const maximize = booleanOption('scaleByRms.maximize', options.maximize)
+  const shape = {
+    centered: booleanOption('scaleByRms.centered', options.centered),
+    velocity: options.momentum !== undefined && options.momentum !== 0,
+    epsInSqrt: options.epsInSqrt === undefined ? true : booleanOption('scaleByRms.epsInSqrt', options.epsInSqrt),
+    decay: options.weightDecay !== undefined,
+  }
+  return recurrentBlock(rmsRecurrence(flavor, shape), at, (round, h, count) => adaptiveScalars(round, flavor, h, count, maximize))
 }
