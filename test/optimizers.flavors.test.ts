@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { type GradientTransformation } from '../src/core/index.js'
 import * as optimizers from '../src/optimizers/index.js'
+import * as transforms from '../src/transforms/index.js'
 import { type Tensor, dtypeOf } from '../src/tensor/index.js'
 import { type GoldenArray, expectClose, expectUnchanged, fromGolden, loadGolden, snapshot } from './helpers/constraints.js'
 import { run, stateTensors } from './helpers/optimizers.js'
@@ -14,6 +15,9 @@ import { run, stateTensors } from './helpers/optimizers.js'
 interface FlavorCase {
   readonly kind: 'optimizer' | 'transform'
   readonly optimizer?: string
+  readonly transform?: string
+  readonly args?: unknown[]
+  readonly expectedUpdates?: GoldenArray[][]
   readonly options?: Record<string, unknown>
   readonly framework: string
   readonly frameworkCall: string
@@ -46,4 +50,32 @@ describe('golden peers/flavors.json: optimizers', () => {
         inputs.forEach(expectUnchanged)
       })
     })
+})
+
+describe('golden peers/flavors.json: transforms', () => {
+  const transformCases = cases.filter((c) => c.kind === 'transform')
+  it('has the clipping cases', () => expect(transformCases.map((c) => c.transform)).toEqual(Array(8).fill('clipByTotalNorm')))
+  transformCases.forEach((c, i) => {
+    it(`#${i} ${c.frameworkCall} ${c.dtype}, ${c.grads.length} steps`, () => {
+      const tx = (transforms as unknown as Record<string, (...a: unknown[]) => GradientTransformation<unknown>>)[c.transform!](...c.args!)
+      const params = c.params.map(fromGolden)
+      let state = tx.init(params)
+      c.grads.forEach((gs, k) => {
+        const [updates, next] = tx.update(gs.map(fromGolden), state, params)
+        ;(updates as Tensor[]).forEach((t, j) => expectClose(t, c.expectedUpdates![k][j], c.rtol, c.atol))
+        state = next
+      })
+    })
+  })
+})
+
+describe('flavor knobs', () => {
+  it('a knob the flavor does not have is a ConfigError naming the knob and the flavor', () => {
+    expect(() => optimizers.adam({ learningRate: 0.1, flavor: 'optax', weightDecay: 0.1 })).toThrow(/adam\.weightDecay: flavor 'optax' has no weightDecay \(only 'torch' has it\)/)
+    expect(() => optimizers.rmsprop({ learningRate: 0.1, centered: true })).toThrow(/flavor 'lasagne' has no centered/)
+    expect(() => optimizers.adam({ flavor: 'keras' as never })).toThrow(/adam\.flavor/)
+  })
+  it("under optax, the learning rate is required, as optax's own", () => {
+    expect(() => optimizers.adam({ flavor: 'optax' })).toThrow(/adam\.learningRate/)
+  })
 })

@@ -151,7 +151,8 @@ describe('clipByTotalNorm', () => {
   it('bad limits and flavors fail when the transform is built', () => {
     expect(thrown(() => clipByTotalNorm(-1))).toBeInstanceOf(ConfigError)
     expect(thrown(() => clipByTotalNorm(0, { flavor: 'tensorflow' })).message).toContain('clipNorm')
-    expect(thrown(() => clipByTotalNorm(1, { flavor: 'optax' as 'torch' })).message).toContain('flavor')
+    expect(thrown(() => clipByTotalNorm(1, { flavor: 'keras' as 'torch' })).message).toContain('flavor')
+    expect(thrown(() => clipByTotalNorm(-1, { flavor: 'optax' })).message).toContain('maxNorm')
     expect(thrown(() => clipByTotalNorm(1, { method: 'torch' } as never))).toBeInstanceOf(ConfigError)
   })
 })

@@ -16,7 +16,7 @@ import {
   scaleByAmsgrad,
   scaleByLearningRate,
 } from '../transforms/index.js'
-import { flavorOf } from '../transforms/flavor.js'
+import { checkKnobs, flavorOf } from '../transforms/flavor.js'
 import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
@@ -47,7 +47,9 @@ const ADAMAX_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'wei
  */
 export function adam(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamState, ScaleState]> {
   const { learningRate, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
-  const lr = learningRateOf('adam', flavorOf('adam', rest.flavor), learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
+  const flavor = flavorOf('adam', rest.flavor)
+  checkKnobs('adam', flavor, rest, { torch: ['weightDecay', 'maximize'], optax: ['epsRoot'] })
+  const lr = learningRateOf('adam', flavor, learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdam(rest), scaleByLearningRate(lr))
 }
 
@@ -69,7 +71,9 @@ export function adam(options?: AdamOptions | Hyperparameter): GradientTransforma
  */
 export function adamax(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamaxState, ScaleState]> {
   const { learningRate, ...rest } = optionsOf<AdamOptions>('adamax', options, ADAMAX_KEYS)
-  const lr = learningRateOf('adamax', flavorOf('adamax', rest.flavor), learningRate, { lasagne: 2e-3, torch: 2e-3, optax: undefined, tensorflow: 1e-3 })
+  const flavor = flavorOf('adamax', rest.flavor)
+  checkKnobs('adamax', flavor, rest, { torch: ['weightDecay', 'maximize'] })
+  const lr = learningRateOf('adamax', flavor, learningRate, { lasagne: 2e-3, torch: 2e-3, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdamax(rest), scaleByLearningRate(lr))
 }
 
@@ -91,6 +95,8 @@ export function adamax(options?: AdamOptions | Hyperparameter): GradientTransfor
  */
 export function amsgrad(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAmsgradState, ScaleState]> {
   const { learningRate, ...rest } = optionsOf<AdamOptions>('amsgrad', options, ADAM_KEYS)
-  const lr = learningRateOf('amsgrad', flavorOf('amsgrad', rest.flavor), learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
+  const flavor = flavorOf('amsgrad', rest.flavor)
+  checkKnobs('amsgrad', flavor, rest, { torch: ['weightDecay', 'maximize'], optax: ['epsRoot'] })
+  const lr = learningRateOf('amsgrad', flavor, learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAmsgrad(rest), scaleByLearningRate(lr))
 }

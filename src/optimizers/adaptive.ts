@@ -68,7 +68,9 @@ export interface AdadeltaOptions extends LearningRateOptions, ScaleByAdadeltaOpt
 export function adagrad(options?: AdagradOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdagradState, ScaleState]> {
   const keys = ['learningRate', 'epsilon', 'flavor', 'initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize']
   const { learningRate, ...rest } = optionsOf<AdagradOptions>('adagrad', options, keys)
-  const lr = learningRateOf('adagrad', flavorOf('adagrad', rest.flavor), learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
+  const flavor = flavorOf('adagrad', rest.flavor)
+  checkKnobs('adagrad', flavor, rest, { torch: ['initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize'], optax: ['initialAccumulatorValue'], tensorflow: ['initialAccumulatorValue'] })
+  const lr = learningRateOf('adagrad', flavor, learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdagrad(rest), scaleByLearningRate(lr))
 }
 
@@ -90,7 +92,11 @@ export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTran
   const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'centered', 'momentum', 'nesterov', 'epsInSqrt', 'weightDecay', 'maximize']
   const { learningRate, momentum, nesterov, ...rest } = optionsOf<RmspropOptions>('rmsprop', options, keys)
   const flavor = flavorOf('rmsprop', rest.flavor)
-  checkKnobs('rmsprop', flavor, { momentum, nesterov }, { torch: ['momentum'], optax: ['momentum', 'nesterov'], tensorflow: ['momentum'] })
+  checkKnobs('rmsprop', flavor, { momentum, nesterov, ...rest }, {
+    torch: ['momentum', 'centered', 'weightDecay', 'maximize'],
+    optax: ['momentum', 'nesterov', 'centered', 'epsInSqrt'],
+    tensorflow: ['momentum', 'centered'],
+  })
   const lr = learningRateOf('rmsprop', flavor, learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
   // torch keeps its momentum buffer in the block, in gradient units; optax and Keras trace the scaled step
   if (flavor === 'torch') return chain(scaleByRms({ ...rest, momentum }), scaleByLearningRate(lr))
@@ -116,6 +122,8 @@ export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTran
 export function adadelta(options?: AdadeltaOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdadeltaState, ScaleState]> {
   const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'weightDecay', 'maximize']
   const { learningRate, ...rest } = optionsOf<AdadeltaOptions>('adadelta', options, keys)
-  const lr = learningRateOf('adadelta', flavorOf('adadelta', rest.flavor), learningRate, { lasagne: 1, torch: 1, optax: undefined, tensorflow: 1e-3 })
+  const flavor = flavorOf('adadelta', rest.flavor)
+  checkKnobs('adadelta', flavor, rest, { torch: ['weightDecay', 'maximize'] })
+  const lr = learningRateOf('adadelta', flavor, learningRate, { lasagne: 1, torch: 1, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdadelta(rest), scaleByLearningRate(lr))
 }

@@ -8,11 +8,12 @@
  * @module transforms
  */
 import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, transformation } from '../core/index.js'
-import { type Fusion, differenceTree, scaleTree, withFastPath } from '../core/fusion.js'
+import { type Fusion, differenceTree, recurrenceKernels, scaleTree, withFastPath } from '../core/fusion.js'
 import { clipByGlobalNorm, clipGradNorm, totalNormConstraint } from '../constraints/index.js'
-import { lasagneTotal } from '../constraints/norms.js'
-import { ConfigError, checkFunction, StructureError, checkOptions, describe } from '../errors/index.js'
-import { type Tensor } from '../tensor/index.js'
+import { commonDtype, lasagneTotal, totalNorm } from '../constraints/norms.js'
+import { ConfigError, checkFunction, StructureError, checkNumber, checkOptions, describe } from '../errors/index.js'
+import { div, mul, recurrence, store } from '../kernel/index.js'
+import { type Tensor, dtypeOf, map, roundTo } from '../tensor/index.js'
 import { assertSameStructure, flatten, mapTree, unflatten } from '../tree/index.js'
 
 /** Returns `f` when it is a function, otherwise throws a `ConfigError` naming `f`. */
@@ -126,9 +127,34 @@ export function constrainParams(f: (ts: Tensor[]) => Tensor[]): GradientTransfor
  * - `'torch'`: {@link clipGradNorm}, `g · min(m/(N + 1e-6), 1)`;
  * - `'tensorflow'`: {@link clipByGlobalNorm}, exact no-op at or under the
  *   bound, `g · m/N` above; a non-finite `N` makes every update NaN.
+ * - `'optax'`: optax `clip_by_global_norm`, `g` unchanged when `N < m`, else
+ *   `(g / N) · m` (so at `N = m` too, up to rounding). An infinite `N` sends
+ *   the finite entries to 0 (and infinite ones to NaN), a NaN `N` every
+ *   entry to NaN; `m = ∞` leaves every finite-norm update unchanged, and
+ *   `m = 0` zeroes them (NaN for an all-zero update, `0/0`).
  * @category transforms
  */
-export type TotalNormFlavor = 'lasagne' | 'torch' | 'tensorflow'
+export type TotalNormFlavor = 'lasagne' | 'torch' | 'tensorflow' | 'optax'
+
+/** optax's clipped entry: `(g / N) · m`, each operation rounded to the leaf dtype. */
+const OPTAX_CLIP = recurrence({
+  name: 'clip_by_global_norm (optax)',
+  state: [],
+  scalars: ['norm', 'maxNorm'],
+  step: ({ g }, { norm, maxNorm }) => ({ update: store(mul(store(div(g, norm)), maxNorm)) }),
+})
+
+/** optax `clip_by_global_norm` on a list of tensors: `[clipped, N]`. */
+function optaxClip(ts: Tensor[], maxNorm: number): [Tensor[], number] {
+  checkNumber('maxNorm', maxNorm, { min: 0, allowInfinity: true })
+  if (ts.length === 0) return [[], 0]
+  // optax sums in the leaves' dtype and compares there
+  const r = roundTo(commonDtype(ts))
+  const norm = r(totalNorm(ts, 2).norm)
+  if (norm < r(maxNorm)) return [ts, norm]
+  const kernelFor = recurrenceKernels(OPTAX_CLIP, (round) => ({ norm: round(norm), maxNorm: round(maxNorm) }))
+  return [ts.map((t) => map([t], [dtypeOf(t)], kernelFor(dtypeOf(t)))[0]), norm]
+}
 
 /** Options of {@link clipByTotalNorm}. */
 export interface ClipByTotalNormOptions {
@@ -146,6 +172,7 @@ const CLIPPERS: Readonly<Record<TotalNormFlavor, (ts: Tensor[], maxNorm: number)
   lasagne: (ts, m) => totalNormConstraint(ts, m, { returnNorm: true }),
   torch: (ts, m) => clipGradNorm(ts, m),
   tensorflow: (ts, m) => clipByGlobalNorm(ts, m),
+  optax: optaxClip,
 })
 
 /**
