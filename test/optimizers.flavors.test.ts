@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { type GradientTransformation } from '../src/core/index.js'
 import * as optimizers from '../src/optimizers/index.js'
 import * as transforms from '../src/transforms/index.js'
-import { type Tensor, dtypeOf } from '../src/tensor/index.js'
+import { type Tensor, dtypeOf, tensor } from '../src/tensor/index.js'
 import { type GoldenArray, expectClose, expectUnchanged, fromGolden, loadGolden, snapshot } from './helpers/constraints.js'
-import { run, stateTensors } from './helpers/optimizers.js'
+import { expectSameBits, run, stateTensors } from './helpers/optimizers.js'
 
 /** One optimizer case of the peers' flavor file. */
 interface FlavorCase {
@@ -77,5 +77,26 @@ describe('flavor knobs', () => {
   })
   it("under optax, the learning rate is required, as optax's own", () => {
     expect(() => optimizers.adam({ flavor: 'optax' })).toThrow(/adam\.learningRate/)
+  })
+})
+
+describe('knobs without a peer case', () => {
+  const p = [tensor([1, -2, 3])]
+  const g = [tensor([0.5, 0.25, -2])]
+  it("adam's amsgrad knob (torch, Keras) is amsgrad in that flavor, bit for bit", () => {
+    for (const flavor of ['torch', 'tensorflow'] as const) {
+      const a = run(optimizers.adam({ learningRate: 0.01, flavor, amsgrad: true }), p, [g, g, g]).trajectory
+      const b = run(optimizers.amsgrad({ learningRate: 0.01, flavor }), p, [g, g, g]).trajectory
+      expectSameBits(a, b)
+    }
+  })
+  it("optax rmsprop's biasCorrection divides the moment by 1 − rho^t", () => {
+    const { trajectory } = run(optimizers.rmsprop({ learningRate: 0.1, flavor: 'optax', biasCorrection: true }), p, [g])
+    const want = [1, -2, 3].map((x, i) => {
+      const gi = [0.5, 0.25, -2][i]
+      const nu = (1 - 0.9) * (gi * gi) / (1 - 0.9)
+      return x - 0.1 * ((1 / Math.sqrt(nu + 1e-8)) * gi)
+    })
+    expectClose((trajectory[0] as Tensor[])[0], { dtype: 'float64', shape: [3], data: want }, 1e-15, 0)
   })
 })

@@ -16,16 +16,19 @@ import {
   scaleByAmsgrad,
   scaleByLearningRate,
 } from '../transforms/index.js'
-import { checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
 import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
  * Options of {@link adam}, {@link adamax} and {@link amsgrad}: `learningRate`, `beta1` (0.9), `beta2` (0.999), `epsilon` (1e-8).
  * @category model
  */
-export interface AdamOptions extends LearningRateOptions, ScaleByAdamOptions {}
+export interface AdamOptions extends LearningRateOptions, ScaleByAdamOptions {
+  /** torch and Keras `amsgrad=True` on `adam`: the same as {@link amsgrad} in that flavor; default false. */
+  readonly amsgrad?: boolean
+}
 
-const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'epsRoot', 'weightDecay', 'maximize'] as const
+const ADAM_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'epsRoot', 'weightDecay', 'maximize', 'amsgrad'] as const
 const ADAMAX_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'weightDecay', 'maximize'] as const
 
 /**
@@ -46,11 +49,13 @@ const ADAMAX_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'wei
  * @category optimizers
  */
 export function adam(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamState, ScaleState]> {
-  const { learningRate, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
+  const { learningRate, amsgrad: withMax, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
   const flavor = flavorOf('adam', rest.flavor)
-  checkKnobs('adam', flavor, rest, { torch: ['weightDecay', 'maximize'], optax: ['epsRoot'] })
+  checkKnobs('adam', flavor, { ...rest, amsgrad: withMax }, { torch: ['weightDecay', 'maximize', 'amsgrad'], optax: ['epsRoot'], tensorflow: ['amsgrad'] })
   const lr = learningRateOf('adam', flavor, learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
-  return chain(scaleByAdam(rest), scaleByLearningRate(lr))
+  // AMSGrad's state holds Adam's and one tree more
+  const block = booleanOption('adam.amsgrad', withMax) ? (scaleByAmsgrad(rest) as GradientTransformation<ScaleByAdamState>) : scaleByAdam(rest)
+  return chain(block, scaleByLearningRate(lr))
 }
 
 /**

@@ -89,12 +89,12 @@ export function adagrad(options?: AdagradOptions | Hyperparameter): GradientTran
  * @category optimizers
  */
 export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTransformation<RmspropState> {
-  const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'centered', 'momentum', 'nesterov', 'epsInSqrt', 'weightDecay', 'maximize']
+  const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'centered', 'momentum', 'nesterov', 'epsInSqrt', 'biasCorrection', 'weightDecay', 'maximize']
   const { learningRate, momentum, nesterov, ...rest } = optionsOf<RmspropOptions>('rmsprop', options, keys)
   const flavor = flavorOf('rmsprop', rest.flavor)
   checkKnobs('rmsprop', flavor, { momentum, nesterov, ...rest }, {
     torch: ['momentum', 'centered', 'weightDecay', 'maximize'],
-    optax: ['momentum', 'nesterov', 'centered', 'epsInSqrt'],
+    optax: ['momentum', 'nesterov', 'centered', 'epsInSqrt', 'biasCorrection'],
     tensorflow: ['momentum', 'centered'],
   })
   const lr = learningRateOf('rmsprop', flavor, learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })

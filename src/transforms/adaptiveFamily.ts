@@ -10,7 +10,7 @@ import { type Expr, type Recurrence, add, div, mul, neg, recurrence, sqrt, store
 import { type Flavor } from './flavor.js'
 
 /** The scalars every recurrence of the family may read (in the leaf dtype). */
-export const ADAPTIVE_SCALARS = ['rho', 'oneMinusRho', 'epsilon', 'momentum', 'sign', 'weightDecay', 'lrScale'] as const
+export const ADAPTIVE_SCALARS = ['rho', 'oneMinusRho', 'epsilon', 'momentum', 'sign', 'weightDecay', 'lrScale', 'correction'] as const
 type S = Readonly<Record<(typeof ADAPTIVE_SCALARS)[number], Expr>>
 
 /** torch's gradient: `−g` under `maximize`, then `+ weightDecay · p`. */
@@ -66,6 +66,8 @@ export interface RmsShape {
   readonly velocity: boolean
   /** optax `eps_in_sqrt`. */
   readonly epsInSqrt: boolean
+  /** optax `bias_correction`: the moments divided by `correction = 1 − rho^t` before use. */
+  readonly biasCorrection: boolean
   /** torch's coupled weight decay (reads the params). */
   readonly decay: boolean
 }
@@ -106,7 +108,9 @@ export function rmsRecurrence(flavor: Flavor, shape: RmsShape): Recurrence<'accu
         case 'optax': {
           const accu = r(add(r(mul(s.oneMinusRho, r(mul(g, g)))), r(mul(s.rho, x.accu))))
           const gradAvg = r(add(r(mul(s.oneMinusRho, g)), r(mul(s.rho, x.gradAvg))))
-          const v = shape.centered ? r(sub(accu, r(mul(gradAvg, gradAvg)))) : accu
+          const corrected = (m: Expr) => (shape.biasCorrection ? r(div(m, s.correction)) : m)
+          const mean = corrected(gradAvg)
+          const v = shape.centered ? r(sub(corrected(accu), r(mul(mean, mean)))) : corrected(accu)
           const scaling = shape.epsInSqrt ? r(div(1, r(sqrt(r(add(v, s.epsilon)))))) : r(div(1, r(add(r(sqrt(v)), s.epsilon))))
           return { update: r(mul(scaling, g)), accu, gradAvg, velocity: accu }
         }
@@ -186,5 +190,6 @@ export function adaptiveScalars(round: (x: number) => number, flavor: Flavor, h:
     sign: maximize ? -1 : 1,
     weightDecay: round(h.weightDecay ?? 0),
     lrScale: round(1 / (1 + count * (h.lrDecay ?? 0))),
+    correction: round(1 - (h.rho ?? 0) ** (count + 1)),
   }
 }

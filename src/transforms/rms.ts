@@ -42,6 +42,8 @@ export interface ScaleByRmsOptions {
   readonly momentum?: Hyperparameter
   /** optax `eps_in_sqrt`: epsilon inside the root (`true`, default) or added to it. */
   readonly epsInSqrt?: boolean
+  /** optax `bias_correction`: divide the moments by `1 − rho^t` (as Adam does); default false. */
+  readonly biasCorrection?: boolean
   /** torch `weight_decay` (coupled): `g ← g + weightDecay · p`; default 0. */
   readonly weightDecay?: Hyperparameter
   /** torch `maximize`; default false. */
@@ -65,19 +67,20 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
   const flavor = flavorOf('scaleByRms', options.flavor)
   checkKnobs('scaleByRms', flavor, options, {
     torch: ['centered', 'momentum', 'weightDecay', 'maximize'],
-    optax: ['centered', 'epsInSqrt'],
+    optax: ['centered', 'epsInSqrt', 'biasCorrection'],
     tensorflow: ['centered'],
   })
   const rho = flavor === 'torch' ? 0.99 : 0.9
   const epsilon = { lasagne: 1e-6, torch: 1e-8, optax: 1e-8, tensorflow: 1e-7 }[flavor]
   const spec = { rho: [rho, DECAY], epsilon: [epsilon, NON_NEGATIVE], momentum: [0, DECAY], weightDecay: [0, NON_NEGATIVE] } as const
-  const at = hyperparameters('scaleByRms', options, spec, ['flavor', 'centered', 'epsInSqrt', 'maximize'])
+  const at = hyperparameters('scaleByRms', options, spec, ['flavor', 'centered', 'epsInSqrt', 'biasCorrection', 'maximize'])
   const maximize = booleanOption('scaleByRms.maximize', options.maximize)
   const shape = {
     centered: booleanOption('scaleByRms.centered', options.centered),
     velocity: options.momentum !== undefined && options.momentum !== 0,
     epsInSqrt: options.epsInSqrt === undefined ? true : booleanOption('scaleByRms.epsInSqrt', options.epsInSqrt),
     decay: options.weightDecay !== undefined,
+    biasCorrection: booleanOption('scaleByRms.biasCorrection', options.biasCorrection),
   }
   return recurrentBlock(rmsRecurrence(flavor, shape), at, (round, h, count) => adaptiveScalars(round, flavor, h, count, maximize))
 }
