@@ -83,7 +83,10 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const donated = run('donate')
   const fast = run('fast')
   const optax = run('optax')
+  // Adam's flavors, pure: each runs on the compiled recurrences, at the ratio of the Lasagne form
+  const flavors = name === 'adam' ? (['torch', 'optax', 'tensorflow'] as const).map((flavor) => ({ flavor, run: ours(adam({ learningRate: 1e-3, flavor }), fromStorage(p0.slice(), [n]), grads, 'pure') })) : []
   const contestants: Contestant[] = [
+    ...flavors.map(({ flavor, run }) => ({ name: `ours, ${flavor}`, run: run.step })),
     { name: 'plain', run: () => plainStep(name, plain, ++t) },
     { name: 'floor', run: floor.run },
     ...(name === 'adam' ? [{ name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) }] : []),
@@ -108,7 +111,9 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
 
 /** The targets of one optimizer of (a), against its own plain hand loop. */
 function targetsOf(name: PlainOptimizer, m: Medians): Target[] {
+  const flavors = name === 'adam' ? (['torch', 'optax', 'tensorflow'] as const) : []
   return [
+    ...flavors.map((f): Target => ({ name: `(a) adam: ours, ${f} / ours (Lasagne)`, ratio: m[`ours, ${f}`] / m.ours, op: '<=', bound: 1.1 })),
     { name: `(a) ${name}: ours / plain`, ratio: m.ours / m.plain, op: '<=', bound: 1 },
     { name: `(a) ${name}: ours, donate / plain`, ratio: m['ours, donate'] / m.plain, op: '<=', bound: 0.6 },
     { name: `(a) ${name}: ours, donate, fast / plain`, ratio: m['ours, donate, fast'] / m.plain, op: '<=', bound: 0.25 },

@@ -136,3 +136,37 @@ export function describeProgram(outputs: readonly Expr[]): string {
     })
     .join(';') + `|${outputs.map((o) => ids.get(o)).join(',')}`
 }
+
+/** Operations whose float64 result on float32 operands is a float32 value: nothing to round. */
+const EXACT = new Set(['max', 'min', 'abs', 'neg'])
+
+/**
+ * True when every value `program` computes on float32 data is a float32
+ * value rounded once, so that running it in float32 lanes gives the same
+ * bits as float64 lanes with `store` rounding: every rounding operation
+ * (`+ − × ÷ sqrt`) has float32 operands and is used only by `store`s or
+ * outputs. (A float32 result of one of these on float32 operands is the
+ * float64 result rounded to float32: double rounding is innocuous, as
+ * 53 ≥ 2·24 + 2.) Constants must be float32 numbers; scalars are the
+ * caller's, rounded to the dtype.
+ */
+export function float32Exact(program: Program): boolean {
+  const order = schedule(program.outputs)
+  const consumers = new Map<Expr, Expr[]>()
+  for (const e of order) for (const o of operands(e)) consumers.set(o, [...(consumers.get(o) ?? []), e])
+  const outputs = new Set(program.outputs)
+  return order.every((e) => {
+    switch (e.kind) {
+      case 'input':
+      case 'scalar':
+      case 'store':
+      case 'where':
+        return true
+      case 'const':
+        return Math.fround(e.value) === e.value || Number.isNaN(e.value)
+      case 'unary':
+      case 'binary':
+        return EXACT.has(e.op) || (consumers.get(e) ?? []).every((c) => c.kind === 'store') || (outputs.has(e) && (consumers.get(e) ?? []).length === 0)
+    }
+  })
+}

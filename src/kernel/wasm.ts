@@ -19,7 +19,7 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import { type Expr, type Program, operands, schedule } from './expr.js'
+import { type Expr, type Program, float32Exact, operands, schedule } from './expr.js'
 import type { RawKernel } from './js.js'
 
 /** Bytes of the scratch memory (a fixed number of 64 KiB pages). */
@@ -235,18 +235,29 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
  */
 export function wasmKernel(program: Program, f32: boolean, precision: Precision): RawKernel | undefined {
   if (!wasmSupported()) return undefined
-  const fast = precision === 'fast' && f32
   const elem = f32 ? 4 : 8
   const arrays = program.inputs + program.outputs.length
   const room = PAGES * 65536 - SCALAR_BYTES
   const chunk = Math.min(MAX_CHUNK, Math.floor(room / (arrays * elem) / 8) * 8)
   if (chunk < 64 || program.scalars * 8 > SCALAR_BYTES) return undefined
   const regions = Array.from({ length: arrays }, (_, i) => ({ offset: SCALAR_BYTES + i * chunk * elem }))
-  const { body, locals } = emit(program, f32, fast, regions)
-  const bytes = module([0x60, 0x01, I32, 0x00], locals, body, true)
-  if (bytes.length > 4096) return undefined
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { memory: scratch() } })
-  const run = instance.exports.run as (n: number) => void
+  const compileRun = (lanes32: boolean): ((n: number) => void) | undefined => {
+    const { body, locals } = emit(program, f32, lanes32, regions)
+    const bytes = module([0x60, 0x01, I32, 0x00], locals, body, true)
+    if (bytes.length > 4096) return undefined
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { memory: scratch() } }).exports.run as (n: number) => void
+  }
+  // float32 lanes when asked for, or when they are exact anyway: a program that rounds every operation
+  // to float32, called with float32 scalars (checked per call: a folded factor may be a float64 number)
+  const fast = f32 && precision === 'fast'
+  const exact32 = f32 && !fast && float32Exact(program)
+  const wide = fast ? undefined : compileRun(false)
+  const narrow = fast || exact32 ? compileRun(true) : undefined
+  if ((fast && narrow === undefined) || (!fast && wide === undefined)) return undefined
+  const float32Scalars = (values: ArrayLike<number>): boolean => {
+    for (let i = 0; i < program.scalars; i++) if (Math.fround(values[i]) !== values[i] && values[i] === values[i]) return false
+    return true
+  }
   const buffer = scratch().buffer
   const View = f32 ? Float32Array : Float64Array
   const views: FloatArray[] = regions.map((r) => new View(buffer, r.offset, chunk))
@@ -266,6 +277,7 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
   }
   return (n, outs, ins, values) => {
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
+    const run = (fast || (narrow !== undefined && float32Scalars(values)) ? narrow : wide) as (n: number) => void
     for (let start = 0; start < n; start += chunk) {
       const len = Math.min(chunk, n - start)
       for (let j = 0; j < inViews.length; j++) {

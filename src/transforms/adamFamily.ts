@@ -89,7 +89,7 @@ type S = Readonly<Record<(typeof SCALARS)[number], Expr>>
 
 /** torch's gradient: `−g` under `maximize`, then `+ weightDecay · p` (coupled weight decay). */
 function torchGradient(g: Expr, p: Expr, s: S, decay: boolean): Expr {
-  const signed = mul(s.sign, g)
+  const signed = r(mul(s.sign, g)) // exact (the sign is ±1); stored, so the recurrence rounds every operation
   return decay ? r(add(signed, r(mul(s.weightDecay, p)))) : signed
 }
 
