@@ -47,6 +47,16 @@ const LIBRARY: Readonly<Record<PlainOptimizer, () => GradientTransformation<unkn
   amsgrad: () => amsgrad(),
 }
 
+const FLAVORS = ['torch', 'optax', 'tensorflow'] as const
+
+/** The same optimizers in the other frameworks' numerics (same learning rate). */
+const FLAVORED: Readonly<Record<PlainOptimizer, (flavor: (typeof FLAVORS)[number]) => GradientTransformation<unknown>>> = {
+  adam: (flavor) => adam({ learningRate: 1e-3, flavor }),
+  adagrad: (flavor) => adagrad({ learningRate: 1e-3, flavor }),
+  rmsprop: (flavor) => rmsprop({ learningRate: 1e-3, flavor }),
+  amsgrad: (flavor) => amsgrad({ learningRate: 1e-3, flavor }),
+}
+
 /** `CHECK_STEPS` steps of `tx` on the JavaScript backend: the reference numbers of the WebAssembly ones. */
 function onJs(tx: GradientTransformation<unknown>, params: Params, grads: Params): Float32Array[] {
   const previous = setBackend('js')
@@ -83,8 +93,8 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const donated = run('donate')
   const fast = run('fast')
   const optax = run('optax')
-  // Adam's flavors, pure: each runs on the compiled recurrences, at the ratio of the Lasagne form
-  const flavors = name === 'adam' ? (['torch', 'optax', 'tensorflow'] as const).map((flavor) => ({ flavor, run: ours(adam({ learningRate: 1e-3, flavor }), fromStorage(p0.slice(), [n]), grads, 'pure') })) : []
+  // the flavors, pure: each runs on the compiled recurrences, at the ratio of the Lasagne form
+  const flavors = FLAVORS.map((flavor) => ({ flavor, run: ours(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads, 'pure') }))
   const contestants: Contestant[] = [
     ...flavors.map(({ flavor, run }) => ({ name: `ours, ${flavor}`, run: run.step })),
     { name: 'plain', run: () => plainStep(name, plain, ++t) },
@@ -111,9 +121,8 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
 
 /** The targets of one optimizer of (a), against its own plain hand loop. */
 function targetsOf(name: PlainOptimizer, m: Medians): Target[] {
-  const flavors = name === 'adam' ? (['torch', 'optax', 'tensorflow'] as const) : []
   return [
-    ...flavors.map((f): Target => ({ name: `(a) adam: ours, ${f} / ours (Lasagne)`, ratio: m[`ours, ${f}`] / m.ours, op: '<=', bound: 1.1 })),
+    ...FLAVORS.map((f): Target => ({ name: `(a) ${name}: ours, ${f} / ours (Lasagne)`, ratio: m[`ours, ${f}`] / m.ours, op: '<=', bound: 1.1 })),
     { name: `(a) ${name}: ours / plain`, ratio: m.ours / m.plain, op: '<=', bound: 1 },
     { name: `(a) ${name}: ours, donate / plain`, ratio: m['ours, donate'] / m.plain, op: '<=', bound: 0.6 },
     { name: `(a) ${name}: ours, donate, fast / plain`, ratio: m['ours, donate, fast'] / m.plain, op: '<=', bound: 0.25 },
