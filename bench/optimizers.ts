@@ -109,7 +109,11 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const checks = () => {
     const reference = name === 'adam' ? [hand.p] : onJs(LIBRARY[name](), fromStorage(p0.slice(), [n]), grads)
     const label = (c: string) => (name === 'adam' ? c : c.replace('to hand', 'to the JavaScript backend'))
+    const flavored = Object.fromEntries(
+      flavors.map(({ flavor, run }) => [`ours, ${flavor}`, compare(run.params(), onJs(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads)).replace('to hand', 'to the JavaScript backend')]),
+    )
     return {
+      ...flavored,
       ours: label(compare(pure.params(), reference)),
       'ours, donate': label(compare(donated.params(), reference)),
       'ours, donate, fast': label(compare(fast.params(), reference)),

@@ -78,8 +78,8 @@ describe.skipIf(!present)('the core entry in headless Chromium', () => {
     const { result, errors } = await inPage('')
     expect(errors).toEqual([])
     const inNode = compute(lib)
-    expect(inNode.backend).toBe('wasm')
-    expect(result).toEqual(inNode)
+    expect(result.backend).toBe('wasm')
+    expect(result).toEqual({ ...inNode, backend: 'wasm' }) // Node's backend may be forced (NDOPTAX_BACKEND)
     expect(Math.max(...inNode.norms)).toBeLessThanOrEqual(1)
   })
 

@@ -8,6 +8,7 @@
  * @module transforms
  */
 import { type Expr, type Recurrence, abs, add, div, max, mul, recurrence, sqrt, store as r, sub } from '../kernel/index.js'
+import { torchGradientOf } from './torchGradient.js'
 import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type HyperSpec, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
@@ -87,11 +88,6 @@ export function adamFamilyScalars(round: (x: number) => number, f: AdamFamily, c
 const SCALARS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'epsilon', 'epsRoot', 'weightDecay', 'sign', 'bc1', 'bc2', 'bc2Sqrt', 'invBc1', 'a', 'aMax'] as const
 type S = Readonly<Record<(typeof SCALARS)[number], Expr>>
 
-/** torch's gradient: `−g` under `maximize`, then `+ weightDecay · p` (coupled weight decay). */
-function torchGradient(g: Expr, p: Expr, s: S, decay: boolean): Expr {
-  const signed = r(mul(s.sign, g)) // exact (the sign is ±1); stored, so the recurrence rounds every operation
-  return decay ? r(add(signed, r(mul(s.weightDecay, p)))) : signed
-}
 
 /** The first moment `mu'` in each framework's form. */
 function firstMoment(flavor: Flavor, g: Expr, mu: Expr, s: S): Expr {
@@ -138,7 +134,7 @@ export function adamRecurrence(flavor: Flavor, amsgrad: boolean, decay: boolean)
     scalars: SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradient(x.g, x.p, s, decay) : x.g
+      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
       const mu1 = firstMoment(flavor, g, x.mu, s)
       const nu1 = secondMoment(flavor, g, x.nu, s)
       const next = { mu: mu1, nu: nu1 }
@@ -177,7 +173,7 @@ export function adamaxRecurrence(flavor: Flavor, decay: boolean): Recurrence<'mu
     scalars: SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradient(x.g, x.p, s, decay) : x.g
+      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
       const mu1 = firstMoment(flavor, g, x.mu, s)
       switch (flavor) {
         case 'lasagne': {

@@ -7,17 +7,13 @@
  * @module transforms
  */
 import { type Expr, type Recurrence, add, div, mul, neg, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
+import { torchGradientOf } from './torchGradient.js'
 import { type Flavor } from './flavor.js'
 
 /** The scalars every recurrence of the family may read (in the leaf dtype). */
 export const ADAPTIVE_SCALARS = ['rho', 'oneMinusRho', 'epsilon', 'momentum', 'sign', 'weightDecay', 'lrScale', 'correction'] as const
 type S = Readonly<Record<(typeof ADAPTIVE_SCALARS)[number], Expr>>
 
-/** torch's gradient: `−g` under `maximize`, then `+ weightDecay · p`. */
-function torchGradient(g: Expr, p: Expr, s: S, decay: boolean): Expr {
-  const signed = r(mul(s.sign, g)) // exact (the sign is ±1); stored, so the recurrence rounds every operation
-  return decay ? r(add(signed, r(mul(s.weightDecay, p)))) : signed
-}
 
 /**
  * Adagrad in `flavor` (`accu` the sum of squares):
@@ -34,7 +30,7 @@ export function adagradRecurrence(flavor: Flavor, decay: boolean): Recurrence<'a
     scalars: ADAPTIVE_SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradient(x.g, x.p, s, decay) : x.g
+      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
       switch (flavor) {
         case 'lasagne': {
           const accu = r(add(x.accu, mul(g, g)))
@@ -91,7 +87,7 @@ export function rmsRecurrence(flavor: Flavor, shape: RmsShape): Recurrence<'accu
     scalars: ADAPTIVE_SCALARS,
     params: shape.decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradient(x.g, x.p, s, shape.decay) : x.g
+      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, shape.decay) : x.g
       switch (flavor) {
         case 'lasagne': {
           const accu = r(add(mul(s.rho, x.accu), mul(s.oneMinusRho, mul(g, g))))
@@ -137,7 +133,7 @@ export function adadeltaRecurrence(flavor: Flavor, decay: boolean): Recurrence<'
     scalars: ADAPTIVE_SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradient(x.g, x.p, s, decay) : x.g
+      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
       const rms = (v: Expr) => r(sqrt(r(add(v, s.epsilon))))
       switch (flavor) {
         case 'lasagne': {

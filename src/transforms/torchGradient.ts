@@ -5,7 +5,7 @@
  * @module transforms
  */
 import { type GradientTransformation } from '../core/index.js'
-import { add, mul, recurrence, store } from '../kernel/index.js'
+import { type Expr, add, mul, recurrence, store } from '../kernel/index.js'
 import { type RecurrentState, recurrentBlock } from './block.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
@@ -20,13 +20,23 @@ export interface TorchGradientOptions {
   readonly maximize?: boolean
 }
 
-/** `sign · g + weightDecay · p`, rounded where torch rounds (`grad.add(param, alpha=weight_decay)`). */
+/**
+ * torch's gradient as an expression: `−g` under `maximize` (`sign = −1`),
+ * then `+ weightDecay · p` when `decay` (`grad.add(param, alpha=weight_decay)`),
+ * rounded where torch rounds. The recurrences of the torch flavors start with it.
+ */
+export function torchGradientOf(g: Expr, p: Expr, s: { readonly sign: Expr; readonly weightDecay: Expr }, decay: boolean): Expr {
+  const signed = store(mul(s.sign, g)) // exact (the sign is ±1); stored, so the recurrence rounds every operation
+  return decay ? store(add(signed, store(mul(s.weightDecay, p)))) : signed
+}
+
+/** The gradient stage: `sign · g + weightDecay · p`. */
 const TORCH_GRADIENT = recurrence({
   name: 'torch gradient',
   state: [],
   scalars: ['sign', 'weightDecay'],
   params: true,
-  step: ({ g, p }, { sign, weightDecay }) => ({ update: store(add(mul(sign, g), store(mul(weightDecay, p)))) }),
+  step: ({ g, p }, s) => ({ update: torchGradientOf(g, p, s, true) }),
 })
 
 /**
