@@ -88,6 +88,6 @@ describe.skipIf(!present)('the core entry in headless Chromium', () => {
     const { result, errors } = await inPage('<script>delete globalThis.WebAssembly</script>')
     expect(errors).toEqual([])
     expect(result.backend).toBe('js')
-    expect({ ...result, backend: 'wasm' }).toEqual(compute(lib))
+    expect(result).toEqual({ ...compute(lib), backend: 'js' })
   })
 })

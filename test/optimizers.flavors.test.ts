@@ -100,3 +100,21 @@ describe('knobs without a peer case', () => {
     expectClose((trajectory[0] as Tensor[])[0], { dtype: 'float64', shape: [3], data: want }, 1e-15, 0)
   })
 })
+
+describe("clipByTotalNorm, flavor 'optax': the edges of clip_by_global_norm", () => {
+  const clipOnce = (maxNorm: number, values: number[]) => {
+    const tx = transforms.clipByTotalNorm(maxNorm, { flavor: 'optax' })
+    const [u] = tx.update([tensor(values)], tx.init([tensor(values)]))
+    return Array.from((u as Tensor[])[0].data)
+  }
+  it('an infinite norm sends the finite entries to 0 and the infinite ones to NaN', () => {
+    expect(clipOnce(1, [3, Infinity, -2])).toEqual([0, NaN, -0])
+  })
+  it('a NaN norm makes every entry NaN', () => expect(clipOnce(1, [3, NaN])).toEqual([NaN, NaN]))
+  it('maxNorm = Infinity never clips a finite norm; maxNorm = 0 zeroes (0/0 is NaN)', () => {
+    expect(clipOnce(Infinity, [3e300, 4e300])).toEqual([3e300, 4e300])
+    expect(clipOnce(0, [3, -4])).toEqual([0, -0])
+    expect(clipOnce(0, [0, 0])).toEqual([NaN, NaN])
+  })
+  it('below the bound the updates are returned as they are', () => expect(clipOnce(10, [3, 4])).toEqual([3, 4]))
+})
