@@ -5,6 +5,7 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
+import { ConfigError } from '../errors/index.js'
 import { type ScaleByAdamOptions, adamFamilyOptions, adamFamilyScalars, adamRecurrence } from './adamFamily.js'
 import { recurrentBlock } from './block.js'
 
@@ -43,7 +44,7 @@ export interface ScaleByAdamState {
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
   const f = adamFamilyOptions('scaleByAdam', options)
-  return recurrentBlock(adamRecurrence(f.flavor, false, f.decay), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
+  return recurrentBlock(adamRecurrence(f.flavor, false, f.decay, f.nesterov), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }
 
 /**
@@ -73,6 +74,7 @@ export interface ScaleByAmsgradState extends ScaleByAdamState {
  * @category transforms
  */
 export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAmsgradState> {
+  if (options.nesterov !== undefined) throw new ConfigError('scaleByAmsgrad.nesterov', 'AMSGrad has no Nesterov form (optax amsgrad has none)')
   const f = adamFamilyOptions('scaleByAmsgrad', options)
   return recurrentBlock(adamRecurrence(f.flavor, true, f.decay), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }

@@ -31,16 +31,19 @@ export interface ScaleByAdamOptions {
   readonly weightDecay?: Hyperparameter
   /** torch `maximize`: ascend, `g ← −g` first; default false. */
   readonly maximize?: boolean
+  /** optax `nesterov` (Adam, optax): NAdam's look-ahead `mû = beta1 · mu' / (1 − beta1^(t+1)) + (1 − beta1) · g / (1 − beta1^t)`; default false. */
+  readonly nesterov?: boolean
 }
 
 /** The knobs each flavor has beyond the three hyperparameters. */
-const KNOBS = { torch: ['weightDecay', 'maximize'], optax: ['epsRoot'] } as const
+const KNOBS = { torch: ['weightDecay', 'maximize'], optax: ['epsRoot', 'nesterov'] } as const
 
 /** The hyperparameters of the Adam family at one step, and its static knobs. */
 export interface AdamFamily {
   readonly flavor: Flavor
   readonly decay: boolean
   readonly maximize: boolean
+  readonly nesterov: boolean
   readonly at: (count: number) => { beta1: number; beta2: number; epsilon: number; epsRoot: number; weightDecay: number }
 }
 
@@ -50,8 +53,9 @@ export function adamFamilyOptions(owner: string, options: ScaleByAdamOptions, ad
   checkKnobs(owner, flavor, options, adamax ? { torch: KNOBS.torch } : KNOBS)
   const epsilon: HyperSpec = [flavor === 'tensorflow' ? 1e-7 : 1e-8, NON_NEGATIVE]
   const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon, epsRoot: [0, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const
-  const at = hyperparameters(owner, options, spec, ['flavor', 'maximize'])
-  return { flavor, decay: options.weightDecay !== undefined, maximize: booleanOption(`${owner}.maximize`, options.maximize), at }
+  const at = hyperparameters(owner, options, spec, ['flavor', 'maximize', 'nesterov'])
+  const nesterov = booleanOption(`${owner}.nesterov`, options.nesterov)
+  return { flavor, decay: options.weightDecay !== undefined, maximize: booleanOption(`${owner}.maximize`, options.maximize), nesterov, at }
 }
 
 /** The scalars of one step `t` of the family, in the dtype of `round`. */
@@ -76,6 +80,7 @@ export function adamFamilyScalars(round: (x: number) => number, f: AdamFamily, c
     sign: f.maximize ? -1 : 1,
     bc1,
     bc2,
+    bc1Next: round(1 - h.beta1 ** (t + 1)),
     bc2Sqrt: round(Math.sqrt(1 - h.beta2 ** t)),
     invBc1: round(1 / (1 - h.beta1 ** t)),
     /** `sqrt(1 − beta2^t) / (1 − beta1^t)`: Lasagne's and Keras's `a_t` without the learning rate. */
@@ -85,7 +90,7 @@ export function adamFamilyScalars(round: (x: number) => number, f: AdamFamily, c
   }
 }
 
-const SCALARS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'epsilon', 'epsRoot', 'weightDecay', 'sign', 'bc1', 'bc2', 'bc2Sqrt', 'invBc1', 'a', 'aMax'] as const
+const SCALARS = ['beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'epsilon', 'epsRoot', 'weightDecay', 'sign', 'bc1', 'bc2', 'bc1Next', 'bc2Sqrt', 'invBc1', 'a', 'aMax'] as const
 type S = Readonly<Record<(typeof SCALARS)[number], Expr>>
 
 
@@ -126,10 +131,10 @@ function secondMoment(flavor: Flavor, g: Expr, nu: Expr, s: S): Expr {
  * - torch: `(mu' / (sqrt(v) / sqrt(1 − beta2^t) + epsilon)) / (1 − beta1^t)`, `v` as Lasagne's;
  * - optax: `mû / (sqrt(v + epsRoot) + epsilon)`, `v` the corrected `nû` (or the running maximum of it).
  */
-export function adamRecurrence(flavor: Flavor, amsgrad: boolean, decay: boolean): Recurrence<'mu' | 'nu' | 'nuMax'> {
+export function adamRecurrence(flavor: Flavor, amsgrad: boolean, decay: boolean, nesterov = false): Recurrence<'mu' | 'nu' | 'nuMax'> {
   const state: readonly ('mu' | 'nu' | 'nuMax')[] = amsgrad ? ['mu', 'nu', 'nuMax'] : ['mu', 'nu']
   return recurrence({
-    name: `${amsgrad ? 'amsgrad' : 'adam'} (${flavor}${decay ? ', weight decay' : ''})`,
+    name: `${amsgrad ? 'amsgrad' : 'adam'} (${flavor}${decay ? ', weight decay' : ''}${nesterov ? ', nesterov' : ''})`,
     state,
     scalars: SCALARS,
     params: decay,
@@ -139,7 +144,7 @@ export function adamRecurrence(flavor: Flavor, amsgrad: boolean, decay: boolean)
       const nu1 = secondMoment(flavor, g, x.nu, s)
       const next = { mu: mu1, nu: nu1 }
       if (flavor === 'optax') {
-        const muHat = r(div(mu1, s.bc1))
+        const muHat = nesterov ? r(add(r(mul(s.beta1, r(div(mu1, s.bc1Next)))), r(mul(s.oneMinusBeta1, r(div(g, s.bc1)))))) : r(div(mu1, s.bc1))
         const nuHat = r(div(nu1, s.bc2))
         const v = amsgrad ? r(max(x.nuMax, nuHat)) : nuHat // optax keeps the maximum of the corrected moment
         const update = r(div(muHat, r(add(r(sqrt(r(add(v, s.epsRoot)))), s.epsilon))))

@@ -18,3 +18,5 @@ export { type HyperparameterKeys, type InjectHyperparamsState, type InjectableOp
 export { type ElementwiseSpec, type ElementwiseState, elementwise } from './elementwise.js'
 export { type Flavor } from './flavor.js'
 export { type TorchGradientOptions, torchGradient } from './torchGradient.js'
+export { type AddDecayedWeightsOptions, type EmaOptions, addDecayedWeights, clip, ema, keepParamsNonnegative, scaleBySign } from './catalog.js'
+export { type ScaleByBeliefOptions, type ScaleByLionOptions, type ScaleByRadamOptions, type ScaleByYogiOptions, scaleByBelief, scaleByLion, scaleByRadam, scaleByYogi } from './modern.js'

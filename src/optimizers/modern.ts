@@ -1,0 +1,190 @@
+/**
+ * The modern catalog's optimizers, each a short chain recipe of the
+ * catalog's blocks, in optax's numerics (and torch's where the flavor says
+ * so and torch has the optimizer).
+ *
+ * @module optimizers
+ */
+import { type GradientTransformation, chain } from '../core/index.js'
+import { ConfigError, describe } from '../errors/index.js'
+import {
+  type AddDecayedWeightsOptions,
+  type Flavor,
+  type Hyperparameter,
+  addDecayedWeights,
+  scaleByAdam,
+  scaleByAmsgrad,
+  scaleByBelief,
+  scaleByLearningRate,
+  scaleByLion,
+  scaleByRadam,
+  scaleByYogi,
+} from '../transforms/index.js'
+import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
+
+/**
+ * Options of {@link adamw}, {@link nadam} and {@link nadamw}.
+ * @category model
+ */
+export interface AdamwOptions extends LearningRateOptions {
+  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
+  readonly beta1?: Hyperparameter
+  /** Decay of `nu`, in `[0, 1)`; default 0.999. */
+  readonly beta2?: Hyperparameter
+  /** Added to the root; `>= 0`, default 1e-8. */
+  readonly epsilon?: Hyperparameter
+  /** optax: added inside the root; default 0. */
+  readonly epsRoot?: Hyperparameter
+  /** Decoupled weight decay `λ >= 0`; default 1e-4 (optax; torch `AdamW`: 1e-2). */
+  readonly weightDecay?: Hyperparameter
+  /** The leaves that decay (as {@link addDecayedWeights}); default every leaf. */
+  readonly mask?: AddDecayedWeightsOptions['mask']
+  /** `'optax'` (the default) or `'torch'` (`torch.optim.AdamW`; {@link adamw} only). */
+  readonly flavor?: Flavor
+  /** torch `AdamW(amsgrad=True)`: AMSGrad's running maximum ({@link adamw} under `'torch'` only); default false. */
+  readonly amsgrad?: boolean
+}
+
+/** The flavor of a catalog optimizer: optax's unless `torch` is given and allowed. */
+function catalogFlavor(owner: string, value: unknown, torch: boolean): 'optax' | 'torch' {
+  const flavor = value === undefined ? 'optax' : flavorOf(owner, value)
+  if (flavor === 'optax' || (flavor === 'torch' && torch)) return flavor
+  throw new ConfigError(`${owner}.flavor`, `expected ${torch ? "'optax' or 'torch'" : "'optax'"}, got ${describe(value)}`)
+}
+
+const ADAMW_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'weightDecay', 'mask', 'flavor']
+
+/**
+ * AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay.
+ * optax `adamw`: `chain(scaleByAdam, addDecayedWeights, scaleByLearningRate)`,
+ * `u = −lr · (mû / (sqrt(nû + epsRoot) + epsilon) + weightDecay · p)`. With
+ * `flavor: 'torch'`, `torch.optim.AdamW` (`weightDecay` 1e-2, learning rate
+ * 1e-3; torch's Adam moments, the same decay).
+ *
+ * @example
+ * const opt = optimizer(adamw({ learningRate: 1e-3, weightDecay: 1e-2 }))
+ * @category optimizers
+ */
+export function adamw(options: AdamwOptions | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<AdamwOptions>('adamw', options, [...ADAMW_KEYS, 'amsgrad'])
+  const flavor = catalogFlavor('adamw', o.flavor, true)
+  checkKnobs('adamw', flavor, o, { optax: ['epsRoot'], torch: ['amsgrad'] })
+  const lr = learningRateOf('adamw', flavor, o.learningRate, { lasagne: undefined, torch: 1e-3, optax: undefined, tensorflow: undefined })
+  const moments = { beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor }
+  const scaling = booleanOption('adamw.amsgrad', o.amsgrad) ? scaleByAmsgrad(moments) : scaleByAdam(moments)
+  const decay = addDecayedWeights({ weightDecay: o.weightDecay ?? (flavor === 'torch' ? 1e-2 : 1e-4), mask: o.mask })
+  return chain(scaling, decay, scaleByLearningRate(lr))
+}
+
+/**
+ * NAdam (Dozat 2016), optax `nadam`: Adam with Nesterov's look-ahead on
+ * the first moment, `mû = beta1 · mu' / (1 − beta1^(t+1)) + (1 − beta1) · g / (1 − beta1^t)`.
+ *
+ * @example
+ * const opt = optimizer(nadam({ learningRate: 1e-3 }))
+ * @category optimizers
+ */
+export function nadam(options: Omit<AdamwOptions, 'weightDecay' | 'mask'> | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<AdamwOptions>('nadam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'flavor'])
+  const flavor = catalogFlavor('nadam', o.flavor, false)
+  const lr = learningRateOf('nadam', flavor, o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  return chain(scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor, nesterov: true }), scaleByLearningRate(lr))
+}
+
+/**
+ * NAdamW, optax `nadamw`: {@link nadam} with decoupled weight decay
+ * (`weightDecay` 1e-4), as {@link adamw} adds it to Adam.
+ *
+ * @example
+ * const opt = optimizer(nadamw({ learningRate: 1e-3, weightDecay: 1e-2 }))
+ * @category optimizers
+ */
+export function nadamw(options: AdamwOptions | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<AdamwOptions>('nadamw', options, ADAMW_KEYS)
+  const flavor = catalogFlavor('nadamw', o.flavor, false)
+  const lr = learningRateOf('nadamw', flavor, o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const scaling = scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor, nesterov: true })
+  return chain(scaling, addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-4, mask: o.mask }), scaleByLearningRate(lr))
+}
+
+/**
+ * Options of {@link lion}.
+ * @category model
+ */
+export interface LionOptions extends LearningRateOptions {
+  /** default 0.9. */
+  readonly beta1?: Hyperparameter
+  /** default 0.99. */
+  readonly beta2?: Hyperparameter
+  /** Decoupled weight decay; default 1e-3 (optax). */
+  readonly weightDecay?: Hyperparameter
+  /** The leaves that decay; default every leaf. */
+  readonly mask?: AddDecayedWeightsOptions['mask']
+}
+
+/**
+ * Lion (Chen et al. 2023), optax `lion`:
+ * `chain(scaleByLion, addDecayedWeights, scaleByLearningRate)`.
+ *
+ * @example
+ * const opt = optimizer(lion({ learningRate: 1e-4 }))
+ * @category optimizers
+ */
+export function lion(options: LionOptions | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<LionOptions>('lion', options, ['learningRate', 'beta1', 'beta2', 'weightDecay', 'mask'])
+  const lr = learningRateOf('lion', 'optax', o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  return chain(scaleByLion({ beta1: o.beta1, beta2: o.beta2 }), addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-3, mask: o.mask }), scaleByLearningRate(lr))
+}
+
+/**
+ * Options of {@link yogi}, {@link adabelief} and {@link radam}.
+ * @category model
+ */
+export interface MomentsOptions extends LearningRateOptions {
+  readonly beta1?: Hyperparameter
+  readonly beta2?: Hyperparameter
+  readonly epsilon?: Hyperparameter
+  readonly epsRoot?: Hyperparameter
+}
+
+/**
+ * Yogi (Zaheer et al. 2018), optax `yogi`: `chain(scaleByYogi, scaleByLearningRate)`
+ * (epsilon 1e-3, accumulators from 1e-6).
+ *
+ * @example
+ * const opt = optimizer(yogi({ learningRate: 1e-2 }))
+ * @category optimizers
+ */
+export function yogi(options: MomentsOptions | Hyperparameter): GradientTransformation<unknown> {
+  const { learningRate, ...rest } = optionsOf<MomentsOptions>('yogi', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot'])
+  const lr = learningRateOf('yogi', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  return chain(scaleByYogi(rest), scaleByLearningRate(lr))
+}
+
+/**
+ * AdaBelief (Zhuang et al. 2020), optax `adabelief`:
+ * `chain(scaleByBelief, scaleByLearningRate)` (epsilon and epsRoot 1e-16).
+ *
+ * @example
+ * const opt = optimizer(adabelief({ learningRate: 1e-3 }))
+ * @category optimizers
+ */
+export function adabelief(options: MomentsOptions | Hyperparameter): GradientTransformation<unknown> {
+  const { learningRate, ...rest } = optionsOf<MomentsOptions>('adabelief', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot'])
+  const lr = learningRateOf('adabelief', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  return chain(scaleByBelief(rest), scaleByLearningRate(lr))
+}
+
+/**
+ * RAdam (Liu et al. 2020), optax `radam`: `chain(scaleByRadam, scaleByLearningRate)`.
+ *
+ * @example
+ * const opt = optimizer(radam({ learningRate: 1e-3 }))
+ * @category optimizers
+ */
+export function radam(options: (MomentsOptions & { readonly threshold?: number }) | Hyperparameter): GradientTransformation<unknown> {
+  const { learningRate, ...rest } = optionsOf<MomentsOptions & { threshold?: number }>('radam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'threshold'])
+  const lr = learningRateOf('radam', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  return chain(scaleByRadam(rest), scaleByLearningRate(lr))
+}

@@ -1,0 +1,207 @@
+/**
+ * The scalings of the modern catalog, in optax's numerics: Lion, Yogi,
+ * AdaBelief and RAdam, each its recurrence. In float32, every operation is
+ * rounded as jax rounds it; `1 − β` and the bias corrections are computed
+ * in double precision (jax with x64) and rounded once.
+ *
+ * @module transforms
+ */
+import { type GradientTransformation } from '../core/index.js'
+import { add, div, mul, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
+import { type RecurrentState, recurrentBlock } from './block.js'
+import { signOf } from './catalog.js'
+import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
+
+/** The moment scalars of step `t = count + 1` for decays `b1`, `b2`. */
+function moments(round: (x: number) => number, b1: number, b2: number, count: number) {
+  const t = count + 1
+  return { b1: round(b1), c1: round(1 - b1), b2: round(b2), c2: round(1 - b2), bc1: round(1 - b1 ** t), bc2: round(1 - b2 ** t) }
+}
+
+const MOMENT_SCALARS = ['b1', 'c1', 'b2', 'c2', 'bc1', 'bc2', 'epsilon', 'epsRoot'] as const
+
+/** Lion: `u = sign((1 − b1) · g + b1 · mu)`, `mu' = (1 − b2) · g + b2 · mu`. */
+const LION = recurrence({
+  name: 'lion',
+  state: ['mu'],
+  scalars: MOMENT_SCALARS,
+  step: ({ g, mu }, { b1, c1, b2, c2 }) => ({
+    update: signOf(r(add(r(mul(c1, g)), r(mul(b1, mu))))),
+    mu: r(add(r(mul(c2, g)), r(mul(b2, mu)))),
+  }),
+})
+
+/**
+ * Options of {@link scaleByLion}.
+ * @category model
+ */
+export interface ScaleByLionOptions {
+  /** Interpolation between the gradient and the momentum for the step, in `[0, 1)`; default 0.9. */
+  readonly beta1?: Hyperparameter
+  /** Decay of the momentum `mu`, in `[0, 1)`; default 0.99. */
+  readonly beta2?: Hyperparameter
+}
+
+/**
+ * Lion's scaling (Chen et al. 2023; optax `scale_by_lion`):
+ * `u = sign((1 − beta1) · g + beta1 · mu)`, then
+ * `mu' = (1 − beta2) · g + beta2 · mu`. Every update is ±1 (or ±0, NaN),
+ * so Lion wants a learning rate 3–10× smaller than Adam's.
+ *
+ * @example
+ * const lionLike = chain(scaleByLion(), addDecayedWeights({ weightDecay: 1e-3 }), scaleByLearningRate(1e-4))
+ * @category transforms
+ */
+export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation<RecurrentState<'mu'>> {
+  const at = hyperparameters('scaleByLion', options, { beta1: [0.9, DECAY], beta2: [0.99, DECAY] })
+  return recurrentBlock(LION, at, (round, h, count) => ({ ...moments(round, h.beta1, h.beta2, count), epsilon: 0, epsRoot: 0 }))
+}
+
+/** Yogi: `nu' = nu − (1 − b2) · sign(nu − g²) · g²`, the step as Adam's. */
+const YOGI = recurrence({
+  name: 'yogi',
+  state: ['mu', 'nu'],
+  scalars: MOMENT_SCALARS,
+  step: ({ g, mu, nu }, { b1, c1, c2, bc1, bc2, epsilon, epsRoot }) => {
+    const mu1 = r(add(r(mul(c1, g)), r(mul(b1, mu))))
+    const g2 = r(mul(g, g))
+    const nu1 = r(sub(nu, r(mul(r(mul(c2, signOf(r(sub(nu, g2))))), g2))))
+    const update = r(div(r(div(mu1, bc1)), r(add(r(sqrt(r(add(r(div(nu1, bc2)), epsRoot)))), epsilon))))
+    return { update, mu: mu1, nu: nu1 }
+  },
+})
+
+/**
+ * Options of {@link scaleByYogi}.
+ * @category model
+ */
+export interface ScaleByYogiOptions {
+  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
+  readonly beta1?: Hyperparameter
+  /** The rate of the additive second-moment update, in `[0, 1)`; default 0.999. */
+  readonly beta2?: Hyperparameter
+  /** Added to the root; `>= 0`, default 1e-3. */
+  readonly epsilon?: Hyperparameter
+  /** Added inside the root; `>= 0`, default 0. */
+  readonly epsRoot?: Hyperparameter
+  /** The starting value of `mu` and `nu`; default 1e-6. */
+  readonly initialAccumulatorValue?: number
+}
+
+/**
+ * Yogi's scaling (Zaheer et al. 2018; optax `scale_by_yogi`): Adam with an
+ * additive second moment, `nu' = nu − (1 − beta2) · sign(nu − g²) · g²`, and
+ * `u = mû / (sqrt(nû + epsRoot) + epsilon)`. `mu` and `nu` start at
+ * `initialAccumulatorValue`.
+ *
+ * @example
+ * const tx = chain(scaleByYogi(), scaleByLearningRate(1e-2))
+ * @category transforms
+ */
+export function scaleByYogi(options: ScaleByYogiOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
+  const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-3, NON_NEGATIVE], epsRoot: [0, NON_NEGATIVE] } as const
+  const at = hyperparameters('scaleByYogi', options, spec, ['initialAccumulatorValue'])
+  const initial = options.initialAccumulatorValue ?? 1e-6
+  return recurrentBlock(YOGI, at, (round, h, count) => ({ ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot) }), { mu: initial, nu: initial })
+}
+
+/** AdaBelief: the second moment of `g − mu'`, plus `epsRoot`, stored. */
+const BELIEF = recurrence({
+  name: 'belief',
+  state: ['mu', 'nu'],
+  scalars: MOMENT_SCALARS,
+  step: ({ g, mu, nu }, { b1, c1, b2, c2, bc1, bc2, epsilon, epsRoot }) => {
+    const mu1 = r(add(r(mul(c1, g)), r(mul(b1, mu))))
+    const e = r(sub(g, mu1))
+    const nu1 = r(add(r(add(r(mul(c2, r(mul(e, e)))), r(mul(b2, nu)))), epsRoot))
+    const update = r(div(r(div(mu1, bc1)), r(add(r(sqrt(r(div(nu1, bc2)))), epsilon))))
+    return { update, mu: mu1, nu: nu1 }
+  },
+})
+
+/**
+ * Options of {@link scaleByBelief}.
+ * @category model
+ */
+export interface ScaleByBeliefOptions {
+  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
+  readonly beta1?: Hyperparameter
+  /** Decay of the belief `nu`, in `[0, 1)`; default 0.999. */
+  readonly beta2?: Hyperparameter
+  /** Added to the root; `>= 0`, default 1e-16. */
+  readonly epsilon?: Hyperparameter
+  /** Added to `nu'` (kept in the state); `>= 0`, default 1e-16. */
+  readonly epsRoot?: Hyperparameter
+}
+
+/**
+ * AdaBelief's scaling (Zhuang et al. 2020; optax `scale_by_belief`):
+ * `mu' = (1 − beta1) · g + beta1 · mu`,
+ * `nu' = (1 − beta2) · (g − mu')² + beta2 · nu + epsRoot`,
+ * `u = mû / (sqrt(nû) + epsilon)`.
+ *
+ * @example
+ * const tx = chain(scaleByBelief(), scaleByLearningRate(1e-3))
+ * @category transforms
+ */
+export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
+  const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-16, NON_NEGATIVE], epsRoot: [1e-16, NON_NEGATIVE] } as const
+  const at = hyperparameters('scaleByBelief', options, spec)
+  return recurrentBlock(BELIEF, at, (round, h, count) => ({ ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot) }))
+}
+
+/** RAdam: Adam's moments; the rectified step where the variance is tractable, else `mû`. */
+const RADAM = recurrence({
+  name: 'radam',
+  state: ['mu', 'nu'],
+  scalars: [...MOMENT_SCALARS, 'rectifier', 'tractable'],
+  step: ({ g, mu, nu }, { b1, c1, b2, c2, bc1, bc2, epsilon, epsRoot, rectifier, tractable }) => {
+    const mu1 = r(add(r(mul(c1, g)), r(mul(b1, mu))))
+    const nu1 = r(add(r(mul(c2, r(mul(g, g)))), r(mul(b2, nu))))
+    const muHat = r(div(mu1, bc1))
+    const rectified = r(div(r(mul(rectifier, muHat)), r(add(r(sqrt(r(add(r(div(nu1, bc2)), epsRoot)))), epsilon))))
+    return { update: where('lt', 0, tractable, rectified, muHat), mu: mu1, nu: nu1 }
+  },
+})
+
+/**
+ * Options of {@link scaleByRadam}.
+ * @category model
+ */
+export interface ScaleByRadamOptions {
+  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
+  readonly beta1?: Hyperparameter
+  /** Decay of `nu`, in `[0, 1)`; default 0.999. */
+  readonly beta2?: Hyperparameter
+  /** Added to the root; `>= 0`, default 1e-8. */
+  readonly epsilon?: Hyperparameter
+  /** Added inside the root; `>= 0`, default 0. */
+  readonly epsRoot?: Hyperparameter
+  /** The length of the approximated SMA above which the step is rectified; default 5. */
+  readonly threshold?: number
+}
+
+/**
+ * RAdam's scaling (Liu et al. 2020; optax `scale_by_radam`): with
+ * `ρ∞ = 2 / (1 − beta2) − 1` and `ρ_t = ρ∞ − 2t·beta2^t / (1 − beta2^t)`,
+ * the update is `r_t · mû / (sqrt(nû + epsRoot) + epsilon)` where
+ * `ρ_t >= threshold`, `r_t = sqrt((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t))`,
+ * and `mû` (momentum SGD) before.
+ *
+ * @example
+ * const tx = chain(scaleByRadam(), scaleByLearningRate(1e-3))
+ * @category transforms
+ */
+export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
+  const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-8, NON_NEGATIVE], epsRoot: [0, NON_NEGATIVE] } as const
+  const at = hyperparameters('scaleByRadam', options, spec, ['threshold'])
+  const threshold = options.threshold ?? 5
+  return recurrentBlock(RADAM, at, (round, h, count) => {
+    const t = count + 1
+    const rhoInf = 2 / (1 - h.beta2) - 1
+    const b2t = h.beta2 ** t
+    const rho = rhoInf - (2 * t * b2t) / (1 - b2t)
+    const rectifier = rho >= threshold ? Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho)) : 0
+    return { ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot), rectifier: round(rectifier), tractable: rho >= threshold ? 1 : 0 }
+  })
+}
