@@ -46,9 +46,15 @@ export interface AddDecayedWeightsOptions {
  *
  * @example
  * const adamwLike = chain(scaleByAdam({ flavor: 'optax' }), addDecayedWeights({ weightDecay: 1e-4 }), scaleByLearningRate(1e-3))
+ * const matricesOnly = addDecayedWeights({ weightDecay: 1e-4, mask: (path, leaf) => leaf.shape.length >= 2 })
+ * addDecayedWeights(1e-4) // a bare number is the weight decay
  * @category transforms
  */
-export function addDecayedWeights(options: AddDecayedWeightsOptions = {}): GradientTransformation<RecurrentState<never> | MaskedState<RecurrentState<never>>> {
+export function addDecayedWeights(
+  options: AddDecayedWeightsOptions | Hyperparameter = {},
+): GradientTransformation<RecurrentState<never> | MaskedState<RecurrentState<never>>> {
+  // a bare number or schedule is the weight decay
+  if (typeof options === 'number' || typeof options === 'function') options = { weightDecay: options }
   const at = hyperparameters('addDecayedWeights', options, { weightDecay: [0, NON_NEGATIVE] }, ['mask'])
   const tx = recurrentBlock(DECAYED, at, (round, h) => ({ weightDecay: round(h.weightDecay) }))
   return options.mask === undefined ? tx : masked(tx, options.mask)
