@@ -18,7 +18,10 @@ import {
   scaleByLearningRate,
   scaleByLion,
   scaleByRadam,
+  scaleByTrustRatio,
   scaleByYogi,
+  masked,
+  trace,
 } from '../transforms/index.js'
 import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
 import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
@@ -187,4 +190,72 @@ export function radam(options: (MomentsOptions & { readonly threshold?: number }
   const { learningRate, ...rest } = optionsOf<MomentsOptions & { threshold?: number }>('radam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'threshold'])
   const lr = learningRateOf('radam', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
   return chain(scaleByRadam(rest), scaleByLearningRate(lr))
+}
+
+/**
+ * Options of {@link lamb}.
+ * @category model
+ */
+export interface LambOptions extends MomentsOptions {
+  /** Decoupled weight decay; default 0. */
+  readonly weightDecay?: Hyperparameter
+  /** The leaves that decay; default every leaf. */
+  readonly mask?: AddDecayedWeightsOptions['mask']
+}
+
+/**
+ * LAMB (You et al. 2020), optax `lamb`:
+ * `chain(scaleByAdam({ flavor: 'optax', epsilon: 1e-6 }), addDecayedWeights, scaleByTrustRatio(), scaleByLearningRate)`.
+ *
+ * @example
+ * const opt = optimizer(lamb({ learningRate: 1e-3, weightDecay: 1e-2 }))
+ * @category optimizers
+ */
+export function lamb(options: LambOptions | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<LambOptions>('lamb', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'weightDecay', 'mask'])
+  const lr = learningRateOf('lamb', 'optax', o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const scaling = scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon ?? 1e-6, epsRoot: o.epsRoot, flavor: 'optax' })
+  return chain(scaling, addDecayedWeights({ weightDecay: o.weightDecay ?? 0, mask: o.mask }), scaleByTrustRatio(), scaleByLearningRate(lr))
+}
+
+/**
+ * Options of {@link lars}.
+ * @category model
+ */
+export interface LarsOptions extends LearningRateOptions {
+  /** Decoupled weight decay; default 0. */
+  readonly weightDecay?: Hyperparameter
+  /** The leaves that decay; default every leaf. */
+  readonly weightDecayMask?: AddDecayedWeightsOptions['mask']
+  /** The trust ratio's multiplier; default 0.001. */
+  readonly trustCoefficient?: number
+  /** Added to the update's norm in the trust ratio; default 0. */
+  readonly epsilon?: number
+  /** The leaves the trust ratio scales; default every leaf. */
+  readonly trustRatioMask?: AddDecayedWeightsOptions['mask']
+  /** Momentum of the trace after the learning rate; default 0.9. */
+  readonly momentum?: Hyperparameter
+  /** Nesterov momentum; default false. */
+  readonly nesterov?: boolean
+}
+
+/**
+ * LARS (You et al. 2017), optax `lars`:
+ * `chain(addDecayedWeights, scaleByTrustRatio({ trustCoefficient: 0.001 }), scaleByLearningRate, trace({ momentum: 0.9 }))`.
+ *
+ * @example
+ * const opt = optimizer(lars({ learningRate: 0.1 }))
+ * @category optimizers
+ */
+export function lars(options: LarsOptions | Hyperparameter): GradientTransformation<unknown> {
+  const keys = ['learningRate', 'weightDecay', 'weightDecayMask', 'trustCoefficient', 'epsilon', 'trustRatioMask', 'momentum', 'nesterov']
+  const o = optionsOf<LarsOptions>('lars', options, keys)
+  const lr = learningRateOf('lars', 'optax', o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const trust = scaleByTrustRatio({ trustCoefficient: o.trustCoefficient ?? 0.001, epsilon: o.epsilon ?? 0 })
+  return chain(
+    addDecayedWeights({ weightDecay: o.weightDecay ?? 0, mask: o.weightDecayMask }),
+    o.trustRatioMask === undefined ? trust : masked(trust, o.trustRatioMask),
+    scaleByLearningRate(lr),
+    trace({ momentum: o.momentum ?? 0.9, nesterov: o.nesterov }),
+  )
 }

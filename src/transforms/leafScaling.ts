@@ -1,0 +1,144 @@
+/**
+ * optax's transformations that scale each leaf (or each unit of a leaf) by
+ * a factor of its own norms: block-RMS clipping, the trust ratio of LARS
+ * and LAMB, and adaptive gradient clipping.
+ *
+ * @module transforms
+ */
+import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, transformation } from '../core/index.js'
+import { sliceNorms, totalNorm } from '../constraints/norms.js'
+import { ConfigError, checkNumber, checkOptions } from '../errors/index.js'
+import { type Tensor, dtypeOf, normalizeAxes, roundTo, scaleAll, scaleSlices } from '../tensor/index.js'
+import { mapTree, zipTrees } from '../tree/index.js'
+
+/** The L2 norm of a whole leaf, rounded to its dtype. */
+function normOf(t: Tensor): number {
+  return roundTo(dtypeOf(t))(totalNorm([t], 2).norm)
+}
+
+/**
+ * Clips each leaf to an RMS of at most `threshold` (optax
+ * `clip_by_block_rms`): `u / max(1, sqrt(mean(u²)) / threshold)`.
+ *
+ * @example
+ * const tx = chain(clipByBlockRms(1), sgd(0.1))
+ * @category transforms
+ */
+export function clipByBlockRms(threshold: number): GradientTransformation<EmptyState> {
+  const limit = checkNumber('threshold', threshold, { min: 0, minExclusive: true })
+  return transformation<EmptyState>({
+    init: () => EMPTY_STATE,
+    update: (updates) => [
+      mapTree(
+        updates,
+        (u) => {
+          const r = roundTo(dtypeOf(u))
+          const rms = r(normOf(u) / Math.sqrt(Math.max(u.size, 1)))
+          return scaleAll(u, r(1 / Math.max(1, r(rms / r(limit)))))
+        },
+        'updates',
+      ) as Params,
+      EMPTY_STATE,
+    ],
+  })
+}
+
+/**
+ * Options of {@link scaleByTrustRatio}.
+ * @category model
+ */
+export interface ScaleByTrustRatioOptions {
+  /** Norms below it count as it; default 0. */
+  readonly minNorm?: number
+  /** A multiplier of the ratio; default 1. */
+  readonly trustCoefficient?: number
+  /** Added to the update's norm; default 0. */
+  readonly epsilon?: number
+}
+
+/**
+ * Scales each leaf's update by its trust ratio (optax
+ * `scale_by_trust_ratio`, LARS and LAMB):
+ * `trustCoefficient · ‖p‖ / (‖u‖ + epsilon)`, each norm at least `minNorm`,
+ * and 1 where either norm is 0 (as optax has it). Reads the params.
+ *
+ * @example
+ * const lambLike = chain(scaleByAdam({ flavor: 'optax' }), scaleByTrustRatio(), scaleByLearningRate(1e-3))
+ * @category transforms
+ */
+export function scaleByTrustRatio(options: ScaleByTrustRatioOptions = {}): GradientTransformation<EmptyState> {
+  checkOptions('scaleByTrustRatio', options, ['minNorm', 'trustCoefficient', 'epsilon'])
+  const minNorm = checkNumber('minNorm', options.minNorm ?? 0, { min: 0 })
+  const coefficient = checkNumber('trustCoefficient', options.trustCoefficient ?? 1)
+  const epsilon = checkNumber('epsilon', options.epsilon ?? 0, { min: 0 })
+  return transformation<EmptyState>({
+    init: () => EMPTY_STATE,
+    update: (updates, state, params) => {
+      if (params === undefined) throw new ConfigError('params', 'scaleByTrustRatio needs the params (pass them to update)')
+      const out = zipTrees([params, updates], ['params', 'updates'], ([p, u]) => {
+        const r = roundTo(dtypeOf(u))
+        const pn = Math.max(normOf(p), minNorm)
+        const un = Math.max(normOf(u), minNorm)
+        const ratio = pn === 0 || un === 0 ? 1 : r(r(r(coefficient) * pn) / r(un + r(epsilon)))
+        return scaleAll(u, ratio)
+      })
+      return [out as Params, state]
+    },
+  })
+}
+
+/**
+ * Options of {@link adaptiveGradClip}.
+ * @category model
+ */
+export interface AdaptiveGradClipOptions {
+  /** Params with a norm below it count as it (so zero-initialised params can move); default 1e-3. */
+  readonly epsilon?: number
+  /** The axes of each unit's norm; default by rank as optax (1-D: all; 2-D, 3-D: 0; 4-D: 0, 1, 2; 5-D: 0–3). */
+  readonly axis?: number | readonly number[]
+}
+
+/** optax's unit axes by rank. */
+function unitAxes(t: Tensor, axis: AdaptiveGradClipOptions['axis']): number[] {
+  const nd = t.shape.length
+  if (axis !== undefined) return normalizeAxes(axis, nd, 'axis')
+  if (t.shape.filter((n) => n !== 1).length <= 1) return Array.from({ length: nd }, (_, i) => i)
+  if (nd === 2 || nd === 3) return [0]
+  if (nd === 4) return [0, 1, 2]
+  if (nd === 5) return [0, 1, 2, 3]
+  throw new ConfigError('axis', `no default unit axes for a ${nd}-D leaf: give axis`)
+}
+
+/**
+ * Adaptive gradient clipping (Brock et al. 2021; optax
+ * `adaptive_grad_clip`): each unit of each update is clipped to a norm of
+ * at most `clipping · max(‖p_unit‖, epsilon)`: unchanged below it, else
+ * scaled by `maxNorm / max(‖u_unit‖, 1e-6)`. Reads the params.
+ *
+ * @example
+ * const tx = chain(adaptiveGradClip(0.01), sgd(0.1))
+ * @category transforms
+ */
+export function adaptiveGradClip(clipping: number, options: AdaptiveGradClipOptions = {}): GradientTransformation<EmptyState> {
+  const c = checkNumber('clipping', clipping, { min: 0 })
+  checkOptions('adaptiveGradClip', options, ['epsilon', 'axis'])
+  const epsilon = checkNumber('epsilon', options.epsilon ?? 1e-3, { min: 0 })
+  return transformation<EmptyState>({
+    init: () => EMPTY_STATE,
+    update: (updates, state, params) => {
+      if (params === undefined) throw new ConfigError('params', 'adaptiveGradClip needs the params (pass them to update)')
+      const out = zipTrees([params, updates], ['params', 'updates'], ([p, u]) => {
+        const r = roundTo(dtypeOf(u))
+        const axes = unitAxes(u, options.axis)
+        const gn = sliceNorms(u, axes, 2).norms
+        const pn = sliceNorms(p, axes, 2).norms
+        const factors = gn.map((g, i) => {
+          const maxNorm = r(r(c) * Math.max(r(pn[i]), epsilon))
+          return r(g) < maxNorm ? 1 : r(maxNorm / Math.max(r(g), 1e-6))
+        })
+        return scaleSlices(u, factors, axes)
+      })
+      return [out as Params, state]
+    },
+  })
+}
