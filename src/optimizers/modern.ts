@@ -18,6 +18,8 @@ import {
   scaleByLearningRate,
   scaleByLion,
   scaleByRadam,
+  type ScaleByRpropOptions,
+  scaleByRprop,
   scaleByTrustRatio,
   scaleByYogi,
   masked,
@@ -258,4 +260,21 @@ export function lars(options: LarsOptions | Hyperparameter): GradientTransformat
     scaleByLearningRate(lr),
     trace({ momentum: o.momentum ?? 0.9, nesterov: o.nesterov }),
   )
+}
+
+/**
+ * Rprop, optax `rprop` (or, with `flavor: 'torch'`, `torch.optim.Rprop`,
+ * learning rate 1e-2): {@link scaleByRprop}, whose update is already
+ * scaled (the learning rate is the initial step size).
+ *
+ * @example
+ * const opt = optimizer(rprop({ learningRate: 0.01 }))
+ * @category optimizers
+ */
+export function rprop(options: (Omit<ScaleByRpropOptions, 'learningRate'> & { readonly learningRate?: number }) | number): GradientTransformation<unknown> {
+  const o = typeof options === 'number' ? { learningRate: options } : options
+  const flavor = catalogFlavor('rprop', o?.flavor, true)
+  const lr = o?.learningRate ?? (flavor === 'torch' ? 1e-2 : undefined)
+  if (lr === undefined) throw new ConfigError('rprop.learningRate', 'a required option is missing (optax has no default learning rate here)')
+  return scaleByRprop({ ...o, learningRate: lr, flavor })
 }

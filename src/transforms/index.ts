@@ -19,5 +19,16 @@ export { type ElementwiseSpec, type ElementwiseState, elementwise } from './elem
 export { type Flavor } from './flavor.js'
 export { type TorchGradientOptions, torchGradient } from './torchGradient.js'
 export { type AddDecayedWeightsOptions, type EmaOptions, addDecayedWeights, clip, ema, keepParamsNonnegative, scaleBySign } from './catalog.js'
-export { type ScaleByBeliefOptions, type ScaleByLionOptions, type ScaleByRadamOptions, type ScaleByYogiOptions, scaleByBelief, scaleByLion, scaleByRadam, scaleByYogi } from './modern.js'
+export {
+  type ScaleByBeliefOptions,
+  type ScaleByLionOptions,
+  type ScaleByRadamOptions,
+  type ScaleByRpropOptions,
+  type ScaleByYogiOptions,
+  scaleByBelief,
+  scaleByLion,
+  scaleByRadam,
+  scaleByRprop,
+  scaleByYogi,
+} from './modern.js'
 export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, clipByBlockRms, scaleByTrustRatio } from './leafScaling.js'

@@ -7,9 +7,11 @@
  * @module transforms
  */
 import { type GradientTransformation } from '../core/index.js'
-import { add, div, mul, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
+import { ConfigError, checkNumber, checkOptions, describe } from '../errors/index.js'
+import { add, div, max, min, mul, neg, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
 import { type RecurrentState, recurrentBlock } from './block.js'
 import { signOf } from './catalog.js'
+import { type Flavor, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /** The moment scalars of step `t = count + 1` for decays `b1`, `b2`. */
@@ -204,4 +206,78 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
     const rectifier = rho >= threshold ? Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho)) : 0
     return { ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot), rectifier: round(rectifier), tractable: rho >= threshold ? 1 : 0 }
   })
+}
+
+/** optax's Rprop, before its `scale(−1)`: the step sizes adapt to the sign of `g · prev`, the update is the previous one (as optax computes it). */
+const RPROP_OPTAX = recurrence({
+  name: 'rprop (optax)',
+  state: ['stepSize', 'prev'],
+  scalars: ['etaMinus', 'etaPlus', 'minStep', 'maxStep'],
+  step: ({ g, stepSize, prev }, { etaMinus, etaPlus, minStep, maxStep }) => {
+    const s = r(mul(g, prev))
+    const scaled = r(mul(stepSize, where('lt', 0, s, etaPlus, etaMinus)))
+    const step1 = where('eq', s, 0, stepSize, min(max(scaled, minStep), maxStep))
+    const prev1 = where('lt', s, 0, 0, r(mul(step1, signOf(g))))
+    return { update: neg(where('lt', s, 0, 0, prev)), stepSize: step1, prev: prev1 }
+  },
+})
+
+/** torch's Rprop: the step sizes times `etaPlus`, `etaMinus` or 1 by the sign of `g · prev`, clamped; `g` zeroed where the sign flipped. */
+const RPROP_TORCH = recurrence({
+  name: 'rprop (torch)',
+  state: ['stepSize', 'prev'],
+  scalars: ['etaMinus', 'etaPlus', 'minStep', 'maxStep'],
+  step: ({ g, stepSize, prev }, { etaMinus, etaPlus, minStep, maxStep }) => {
+    const s = signOf(r(mul(g, prev)))
+    const factor = where('lt', 0, s, etaPlus, where('lt', s, 0, etaMinus, 1))
+    const step1 = min(max(r(mul(stepSize, factor)), minStep), maxStep)
+    const kept = where('lt', s, 0, 0, g)
+    return { update: neg(r(mul(signOf(kept), step1))), stepSize: step1, prev: kept }
+  },
+})
+
+/**
+ * Options of {@link scaleByRprop}.
+ * @category model
+ */
+export interface ScaleByRpropOptions {
+  /** The initial step size (a number). Required. */
+  readonly learningRate: number
+  /** The factor of a step size whose gradient changed sign; default 0.5. */
+  readonly etaMinus?: number
+  /** The factor of a step size whose gradient kept its sign; default 1.2. */
+  readonly etaPlus?: number
+  /** The smallest step size; default 1e-6. */
+  readonly minStepSize?: number
+  /** The largest step size; default 50. */
+  readonly maxStepSize?: number
+  /** `'optax'` (the default, optax `scale_by_rprop` then `scale(−1)`) or `'torch'` (`torch.optim.Rprop`). */
+  readonly flavor?: Flavor
+}
+
+/**
+ * Rprop (Riedmiller & Braun 1993): per-element step sizes that grow by
+ * `etaPlus` while the gradient keeps its sign and shrink by `etaMinus`
+ * when it flips, within `[minStepSize, maxStepSize]`; the update is
+ * `−sign(g) · stepSize`, 0 after a flip. The update is already scaled
+ * (the learning rate is the initial step size). optax's form emits the
+ * previous step's update (as optax 0.2 computes it); torch's the current
+ * one, and torch also clamps a step size whose sign product is 0.
+ *
+ * @example
+ * const opt = optimizer(scaleByRprop({ learningRate: 0.01 })) // = rprop(0.01)
+ * @category transforms
+ */
+export function scaleByRprop(options: ScaleByRpropOptions): GradientTransformation<RecurrentState<'stepSize' | 'prev'>> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', `expected { learningRate, ... }, got ${describe(options)}`)
+  checkOptions('scaleByRprop', options, ['learningRate', 'etaMinus', 'etaPlus', 'minStepSize', 'maxStepSize', 'flavor'])
+  const flavor = flavorOf('scaleByRprop', options.flavor ?? 'optax')
+  if (flavor !== 'optax' && flavor !== 'torch') throw new ConfigError('scaleByRprop.flavor', `expected 'optax' or 'torch', got ${describe(options.flavor)}`)
+  const lr = checkNumber('learningRate', options.learningRate, { min: 0 })
+  const etaMinus = checkNumber('etaMinus', options.etaMinus ?? 0.5, { min: 0 })
+  const etaPlus = checkNumber('etaPlus', options.etaPlus ?? 1.2, { min: 0 })
+  const minStep = checkNumber('minStepSize', options.minStepSize ?? 1e-6, { min: 0 })
+  const maxStep = checkNumber('maxStepSize', options.maxStepSize ?? 50, { min: minStep, allowInfinity: true })
+  const scalars = (round: (x: number) => number) => ({ etaMinus: round(etaMinus), etaPlus: round(etaPlus), minStep: round(minStep), maxStep: round(maxStep) })
+  return recurrentBlock(flavor === 'torch' ? RPROP_TORCH : RPROP_OPTAX, () => 0, scalars, { stepSize: lr })
 }
