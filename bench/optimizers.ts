@@ -5,7 +5,7 @@
 import { type GradientTransformation, type Params, applyUpdates, optimizer } from '../src/core/index.js'
 import { setBackend } from '../src/kernel/index.js'
 import { streamFloor } from '../src/kernel/wasm.js'
-import { adagrad, adam, amsgrad, rmsprop } from '../src/optimizers/index.js'
+import { adagrad, adam, adamw, amsgrad, lion, rmsprop } from '../src/optimizers/index.js'
 import { fromStorage } from '../src/tensor/index.js'
 import { CHECK_STEPS, checkSteps, compare, filled, linesOf, valuesOf } from './data.js'
 import { adamInPlace, adamInPlaceLeaves } from './hand.js'
@@ -48,6 +48,12 @@ const LIBRARY: Readonly<Record<PlainOptimizer, () => GradientTransformation<unkn
 }
 
 const FLAVORS = ['torch', 'optax', 'tensorflow'] as const
+
+/** The catalog's optimizers timed beside Adam. */
+const CATALOG: readonly (readonly [string, () => GradientTransformation<unknown>])[] = [
+  ['ours, adamw', () => adamw({ learningRate: 1e-3, weightDecay: 1e-2 })],
+  ['ours, lion', () => lion({ learningRate: 1e-4 })],
+]
 
 /** The same optimizers in the other frameworks' numerics (same learning rate). */
 const FLAVORED: Readonly<Record<PlainOptimizer, (flavor: (typeof FLAVORS)[number]) => GradientTransformation<unknown>>> = {
@@ -95,8 +101,11 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const optax = run('optax')
   // the flavors, pure: each runs on the compiled recurrences, at the ratio of the Lasagne form
   const flavors = FLAVORS.map((flavor) => ({ flavor, run: ours(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads, 'pure') }))
+  // beside Adam, the catalog's AdamW and Lion, pure
+  const catalog = name === 'adam' ? CATALOG.map(([label, make]) => ({ label, make, run: ours(make(), fromStorage(p0.slice(), [n]), grads, 'pure') })) : []
   const contestants: Contestant[] = [
     ...flavors.map(({ flavor, run }) => ({ name: `ours, ${flavor}`, run: run.step })),
+    ...catalog.map(({ label, run }) => ({ name: label, run: run.step })),
     { name: 'plain', run: () => plainStep(name, plain, ++t) },
     { name: 'floor', run: floor.run },
     ...(name === 'adam' ? [{ name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) }] : []),
@@ -112,8 +121,10 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
     const flavored = Object.fromEntries(
       flavors.map(({ flavor, run }) => [`ours, ${flavor}`, compare(run.params(), onJs(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads)).replace('to hand', 'to the JavaScript backend')]),
     )
+    const others = Object.fromEntries(catalog.map(({ label, make, run }) => [label, compare(run.params(), onJs(make(), fromStorage(p0.slice(), [n]), grads)).replace('to hand', 'to the JavaScript backend')]))
     return {
       ...flavored,
+      ...others,
       ours: label(compare(pure.params(), reference)),
       'ours, donate': label(compare(donated.params(), reference)),
       'ours, donate, fast': label(compare(fast.params(), reference)),
@@ -125,7 +136,9 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
 
 /** The targets of one optimizer of (a), against its own plain hand loop. */
 function targetsOf(name: PlainOptimizer, m: Medians): Target[] {
+  const catalog = name === 'adam' ? CATALOG.map(([label]) => label) : []
   return [
+    ...catalog.map((label): Target => ({ name: `(a) ${label.replace('ours, ', '')}: ours / plain`, ratio: m[label] / m.plain, op: '<=', bound: 1 })),
     ...FLAVORS.map((f): Target => ({ name: `(a) ${name}: ours, ${f} / ours (Lasagne)`, ratio: m[`ours, ${f}`] / m.ours, op: '<=', bound: 1.1 })),
     { name: `(a) ${name}: ours / plain`, ratio: m.ours / m.plain, op: '<=', bound: 1 },
     { name: `(a) ${name}: ours, donate / plain`, ratio: m['ours, donate'] / m.plain, op: '<=', bound: 0.6 },
