@@ -15,7 +15,7 @@
  *
  * @module core
  */
-import { type Precision, type Recurrence, compile, fuse, recurrence, sub } from '../kernel/index.js'
+import { type Expr, type Precision, type Recurrence, compile, fuse, recurrence, store, sub } from '../kernel/index.js'
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
@@ -59,6 +59,19 @@ export interface FastPath<S> {
   readonly projects?: boolean
   /** The stage passes its updates through unchanged (`identity`): it may follow a projection. */
   readonly neutral?: boolean
+  /** The stage is one recurrence: `chain` runs it and its recurrent neighbours as one composed recurrence. */
+  readonly recurrent?: RecurrentStage<S>
+}
+
+/** What `chain` needs to run a recurrence stage inside a composed pass. */
+export interface RecurrentStage<S> {
+  readonly recurrence: Recurrence
+  /** Its state trees, in `recurrence.state` order (checking the state). */
+  readonly trees: (state: S) => Params[]
+  /** Its per-step scalars, given its state. */
+  readonly scalars: (state: S) => (round: (x: number) => number, dtype: Dtype) => Readonly<Record<string, number>>
+  /** Its next state from the old one and its new state trees. */
+  readonly next: (state: S, trees: readonly Params[]) => S
 }
 
 const registry = new WeakMap<object, FastPath<unknown>>()
@@ -257,6 +270,70 @@ export function runFused<S>(tx: GradientTransformation<S>, updates: Params, stat
   return [scaleTree(u, [fusion.post], fusion), s]
 }
 
+/** Recurrences numbered, to name their compositions. */
+const ids = new WeakMap<Recurrence, number>()
+let idCount = 0
+const composites = new Map<string, Recurrence>()
+
+/**
+ * Neighbouring recurrences as one: stage `i`'s incoming update is stage
+ * `i − 1`'s update, rounded to the leaf dtype (where the stages one by one
+ * store it in a tensor), so the composition gives their bits. States and
+ * scalars are named `<i>.<name>`.
+ */
+function compose(rs: readonly Recurrence[]): Recurrence {
+  const key = rs.map((r) => {
+    if (!ids.has(r)) ids.set(r, ++idCount)
+    return ids.get(r)
+  }).join(',')
+  let c = composites.get(key)
+  if (c === undefined) {
+    c = recurrence({
+      name: rs.map((r) => r.name).join(' then '),
+      state: rs.flatMap((r, i) => r.state.map((k) => `${i}.${k}`)),
+      scalars: rs.flatMap((r, i) => r.scalars.map((k) => `${i}.${k}`)),
+      params: rs.some((r) => r.params),
+      step: (x, sc) => {
+        const out: Record<string, Expr> = {}
+        const update = rs.reduce((g, r, i) => {
+          const xi = { g, p: x.p, ...Object.fromEntries(r.state.map((k) => [k, x[`${i}.${k}`]])) }
+          const si = Object.fromEntries(r.scalars.map((k) => [k, sc[`${i}.${k}`]]))
+          const o = r.step(xi as Parameters<Recurrence['step']>[0], si)
+          r.state.forEach((k) => (out[`${i}.${k}`] = o[k]))
+          return i === rs.length - 1 ? o.update : store(o.update)
+        }, x.g)
+        return { ...out, update }
+      },
+    })
+    composites.set(key, c)
+  }
+  return c
+}
+
+/** The recurrence stage of `tx`, if it is one. */
+function recurrentOf(tx: GradientTransformation<unknown> | undefined): RecurrentStage<unknown> | undefined {
+  return tx === undefined ? undefined : fastPathOf(tx)?.recurrent
+}
+
+/** Runs neighbouring recurrence stages as one pass with `fusion` folded in; returns the update and each stage's state. */
+function runGroup(stages: readonly RecurrentStage<unknown>[], updates: Params, states: readonly unknown[], params: Params | undefined, fusion: Fusion): [Params, unknown[]] {
+  const r = compose(stages.map((st) => st.recurrence))
+  // the scalars first: they check each state
+  const scalarsOf = stages.map((st, i) => st.scalars(states[i]))
+  const trees = stages.map((st, i) => st.trees(states[i]))
+  const scalars = (round: (x: number) => number, dtype: Dtype) =>
+    Object.fromEntries(scalarsOf.flatMap((f, i) => Object.entries(f(round, dtype)).map(([k, v]) => [`${i}.${k}`, v])))
+  const names = { updates: 'updates', state: stages.flatMap((st) => st.recurrence.state.map((k) => `state.${k}`)), params: 'params' }
+  const [u, ...out] = recurrencePass(r, scalars, updates, trees.flat(), names, fusion, params)
+  let at = 0
+  const next = stages.map((st, i) => {
+    const mine = out.slice(at, at + trees[i].length)
+    at += trees[i].length
+    return st.next(states[i], mine)
+  })
+  return [u, next]
+}
+
 /** True for a stage that only scales the updates by a factor of its own (not of the updates). */
 function pureScaling(tx: GradientTransformation<unknown> | undefined): boolean {
   const fast = tx === undefined ? undefined : fastPathOf(tx)
@@ -292,8 +369,21 @@ export function runChain(
       pre = factor
       continue
     }
+    // neighbouring recurrence stages run as one composed recurrence
+    let last = i
+    while (recurrentOf(txs[i]) !== undefined && recurrentOf(txs[last + 1]) !== undefined) last += 1
+    const stage = (f: Fusion): Params => {
+      if (last === i) {
+        const [v, s] = runFused(txs[i], u, states[i], params, f)
+        next[i] = s
+        return v
+      }
+      const [v, ss] = runGroup(txs.slice(i, last + 1).map((t) => recurrentOf(t)!), u, states.slice(i, last + 1), params, f)
+      ss.forEach((s, k) => (next[i + k] = s))
+      return v
+    }
     let post: Factor | undefined
-    let j = i + 1
+    let j = last + 1
     if (pureScaling(txs[j])) {
       ;[post, next[j]] = (fastPathOf(txs[j]) as FastPath<unknown>).scaling!(states[j], u)
       j += 1
@@ -301,21 +391,20 @@ export function runChain(
     if (j === n) {
       // the last stage takes the chain's own epilogue (one post at most: a second is a pass of its own)
       if (post !== undefined && fusion.post !== undefined) {
-        ;[u, next[i]] = runFused(txs[i], u, states[i], params, { ...inner, pre, post })
+        u = stage({ ...inner, pre, post })
         return [scaleTree(u, [fusion.post], fusion), next]
       }
-      ;[u, next[i]] = runFused(txs[i], u, states[i], params, { ...fusion, pre, post: post ?? fusion.post })
+      u = stage({ ...fusion, pre, post: post ?? fusion.post })
       return [u, next]
     }
     const mover = fastPathOf(txs[j])?.fromMoved
     if (mover !== undefined && params !== undefined) {
-      const [moved, s] = runFused(txs[i], u, states[i], params, { ...inner, pre, post, apply: { params, recycle: false } })
-      next[i] = s
+      const moved = stage({ ...inner, pre, post, apply: { params, recycle: false } })
       const lastMover = j === n - 1
       ;[u, next[j]] = mover(moved, states[j], params, lastMover ? { ...inner, post: fusion.post, apply: fusion.apply } : inner)
       if (lastMover) return [u, next]
     } else {
-      ;[u, next[i]] = runFused(txs[i], u, states[i], params, { ...inner, pre, post })
+      u = stage({ ...inner, pre, post })
       j -= 1
     }
     pre = undefined

@@ -6,7 +6,7 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params, transformation } from '../core/index.js'
-import { type Fusion, recurrencePass, withFastPath } from '../core/fusion.js'
+import { type Fusion, type RecurrentStage, recurrencePass, withFastPath } from '../core/fusion.js'
 import { checkNumber } from '../errors/index.js'
 import type { Recurrence } from '../kernel/index.js'
 import { zerosLike } from '../tensor/index.js'
@@ -54,9 +54,10 @@ export const UNFUSED: Fusion = Object.freeze({})
 export function block<S>(
   init: (params: Params) => S,
   step: (updates: Params, state: S, fusion: Fusion, params: Params | undefined) => readonly [Params, S],
+  recurrent?: RecurrentStage<S>,
 ): GradientTransformation<S> {
   const tx = transformation<S>({ init, update: (updates, state, params) => step(updates, state, UNFUSED, params) })
-  return withFastPath(tx, { run: (updates, state, params, fusion) => step(updates, state, fusion, params) })
+  return withFastPath(tx, { run: (updates, state, params, fusion) => step(updates, state, fusion, params), recurrent })
 }
 
 /**
@@ -114,14 +115,25 @@ export function recurrentBlock<St extends string, Sc extends string, H>(
   initial: Readonly<Partial<Record<St, number>>> = {} as Partial<Record<St, number>>,
 ): GradientTransformation<RecurrentState<St>> {
   const start = (params: Params, value: number | undefined): Params => (value === undefined || value === 0 ? zerosTree(params) : fullTree(params, value))
+  const next = (state: RecurrentState<St>, trees: readonly Params[]): RecurrentState<St> =>
+    Object.freeze({ count: countOf(state) + 1, ...Object.fromEntries(r.state.map((k, i) => [k, trees[i]])) }) as RecurrentState<St>
   return block<RecurrentState<St>>(
     (params) => Object.freeze({ count: 0, ...Object.fromEntries(r.state.map((k) => [k, start(params, initial[k])])) }) as RecurrentState<St>,
     (updates, state, fusion, params) => {
       const count = countOf(state)
       const h = at(count)
       const out = fusedPass(r, (round) => scalars(round, h, count), updates, state, fusion, params)
-      const next = Object.fromEntries(r.state.map((k) => [k, out[k]]))
-      return [out.update, Object.freeze({ count: count + 1, ...next }) as RecurrentState<St>]
+      return [out.update, next(state, r.state.map((k) => out[k]))]
+    },
+    {
+      recurrence: r,
+      trees: (state) => r.state.map((k) => state[k]),
+      scalars: (state) => {
+        const count = countOf(state)
+        const h = at(count)
+        return (round) => scalars(round, h, count)
+      },
+      next,
     },
   )
 }
