@@ -23,13 +23,62 @@ export type Comparison = 'lt' | 'le' | 'eq'
 
 /** A node of the expression graph. Nodes are immutable and may be shared (a common subexpression is computed once). */
 export type Expr =
-  | { readonly kind: 'input'; readonly index: number }
-  | { readonly kind: 'scalar'; readonly index: number }
-  | { readonly kind: 'const'; readonly value: number }
-  | { readonly kind: 'unary'; readonly op: UnaryOp; readonly a: Expr }
-  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly a: Expr; readonly b: Expr }
-  | { readonly kind: 'where'; readonly test: Comparison; readonly a: Expr; readonly b: Expr; readonly then: Expr; readonly otherwise: Expr }
-  | { readonly kind: 'store'; readonly a: Expr }
+  | {
+      /** An element of input array `index`. */
+      readonly kind: 'input'
+      /** Which input. */
+      readonly index: number
+    }
+  | {
+      /** Per-call number `index`. */
+      readonly kind: 'scalar'
+      /** Which scalar. */
+      readonly index: number
+    }
+  | {
+      /** A constant. */
+      readonly kind: 'const'
+      /** Its value. */
+      readonly value: number
+    }
+  | {
+      /** `op(a)`. */
+      readonly kind: 'unary'
+      /** The operation. */
+      readonly op: UnaryOp
+      /** The operand. */
+      readonly a: Expr
+    }
+  | {
+      /** `op(a, b)`. */
+      readonly kind: 'binary'
+      /** The operation. */
+      readonly op: BinaryOp
+      /** The left operand. */
+      readonly a: Expr
+      /** The right operand. */
+      readonly b: Expr
+    }
+  | {
+      /** `test(a, b) ? then : otherwise`. */
+      readonly kind: 'where'
+      /** The comparison. */
+      readonly test: Comparison
+      /** Its left side. */
+      readonly a: Expr
+      /** Its right side. */
+      readonly b: Expr
+      /** The value where the test holds. */
+      readonly then: Expr
+      /** The value where it does not (or an operand is NaN). */
+      readonly otherwise: Expr
+    }
+  | {
+      /** `a` rounded to the leaf dtype. */
+      readonly kind: 'store'
+      /** The value rounded. */
+      readonly a: Expr
+    }
 
 /** An operand: a node, or a number (a constant). */
 export type Operand = Expr | number

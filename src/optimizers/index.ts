@@ -10,7 +10,7 @@
  * @module optimizers
  */
 export { type LearningRateOptions } from './options.js'
-export { type ApplyMomentumOptions, type MomentumOptions, type SgdOptions, applyMomentum, applyNesterovMomentum, momentum, nesterovMomentum, sgd } from './momentum.js'
-export { type AdadeltaOptions, type AdagradOptions, type RmspropOptions, adadelta, adagrad, rmsprop } from './adaptive.js'
+export { type ApplyMomentumOptions, type MomentumOptions, type MomentumState, type SgdOptions, type SgdState, applyMomentum, applyNesterovMomentum, momentum, nesterovMomentum, sgd } from './momentum.js'
+export { type AdadeltaOptions, type AdagradOptions, type RmspropOptions, type RmspropState, adadelta, adagrad, rmsprop } from './adaptive.js'
 export { type AdamOptions, adam, adamax, amsgrad } from './adam.js'
 export * from './modern.js'

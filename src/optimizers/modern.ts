@@ -118,9 +118,9 @@ export function nadamw(options: AdamwOptions | Hyperparameter): GradientTransfor
  * @category model
  */
 export interface LionOptions extends LearningRateOptions {
-  /** default 0.9. */
+  /** Interpolation of the step between gradient and momentum, in `[0, 1)`; default 0.9. */
   readonly beta1?: Hyperparameter
-  /** default 0.99. */
+  /** Decay of the momentum, in `[0, 1)`; default 0.99. */
   readonly beta2?: Hyperparameter
   /** Decoupled weight decay; default 1e-3 (optax). */
   readonly weightDecay?: Hyperparameter
@@ -147,9 +147,13 @@ export function lion(options: LionOptions | Hyperparameter): GradientTransformat
  * @category model
  */
 export interface MomentsOptions extends LearningRateOptions {
+  /** Decay of the first moment, in `[0, 1)`; default 0.9. */
   readonly beta1?: Hyperparameter
+  /** Decay of the second moment, in `[0, 1)`; default 0.999. */
   readonly beta2?: Hyperparameter
+  /** Added to the root; `>= 0` (the optimizer's optax default). */
   readonly epsilon?: Hyperparameter
+  /** Added inside the root; `>= 0` (the optimizer's optax default). */
   readonly epsRoot?: Hyperparameter
 }
 

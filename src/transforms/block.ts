@@ -91,10 +91,14 @@ export function fusedPass<St extends string, Sc extends string>(
 }
 
 /**
- * The state of a {@link recurrentBlock}: its step count and one tree per
- * state name of its recurrence, like the params, starting at 0.
+ * The state of a block that is one recurrence: its step count and one
+ * tree per state name, like the params (same shapes and dtypes).
+ * @category model
  */
-export type RecurrentState<St extends string> = { readonly count: number } & Readonly<Record<St, Params>>
+export type RecurrentState<St extends string> = {
+  /** Number of updates made so far (a plain integer); the schedule step of the next update. */
+  readonly count: number
+} & Readonly<Record<St, Params>>
 
 /**
  * A block that is its recurrence `r`: the state is the step count and one

@@ -14,4 +14,4 @@
  * }
  * @module expr
  */
-export { type Comparison, type Expr, type Operand, abs, add, div, max, min, mul, neg, sqrt, store, sub, where } from '../kernel/expr.js'
+export { type BinaryOp, type Comparison, type Expr, type Operand, type UnaryOp, abs, add, div, max, min, mul, neg, sqrt, store, sub, where } from '../kernel/expr.js'

@@ -32,3 +32,4 @@ export {
   scaleByYogi,
 } from './modern.js'
 export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, clipByBlockRms, scaleByTrustRatio } from './leafScaling.js'
+export type { RecurrentState } from './block.js'
