@@ -22,6 +22,7 @@ export { type AddDecayedWeightsOptions, type EmaOptions, addDecayedWeights, clip
 export {
   type ScaleByBeliefOptions,
   type ScaleByLionOptions,
+  type ScaleByMomentsOptions,
   type ScaleByRadamOptions,
   type ScaleByRpropOptions,
   type ScaleByYogiOptions,

@@ -59,6 +59,27 @@ export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransform
   return recurrentBlock(LION, at, (round, h, count) => ({ ...moments(round, h.beta1, h.beta2, count), epsilon: 0, epsRoot: 0 }))
 }
 
+/**
+ * The options the moment-based scalings share ({@link scaleByYogi},
+ * {@link scaleByBelief}, {@link scaleByRadam}); each block states its defaults.
+ * @category model
+ */
+export interface ScaleByMomentsOptions {
+  /** Decay of `mu`, in `[0, 1)`. */
+  readonly beta1?: Hyperparameter
+  /** Decay (or rate) of `nu`, in `[0, 1)`. */
+  readonly beta2?: Hyperparameter
+  /** Added to the root; `>= 0`. */
+  readonly epsilon?: Hyperparameter
+  /** Added inside the root (AdaBelief: to `nu'`); `>= 0`. */
+  readonly epsRoot?: Hyperparameter
+}
+
+/** The hyperparameters of a moment-based scaling, with its defaults of `epsilon` and `epsRoot`. */
+function momentSpec(epsilon: number, epsRoot: number) {
+  return { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [epsilon, NON_NEGATIVE], epsRoot: [epsRoot, NON_NEGATIVE] } as const
+}
+
 /** Yogi: `nu' = nu − (1 − b2) · sign(nu − g²) · g²`, the step as Adam's. */
 const YOGI = recurrence({
   name: 'yogi',
@@ -74,18 +95,10 @@ const YOGI = recurrence({
 })
 
 /**
- * Options of {@link scaleByYogi}.
+ * Options of {@link scaleByYogi}: defaults 0.9, 0.999, `epsilon` 1e-3, `epsRoot` 0.
  * @category model
  */
-export interface ScaleByYogiOptions {
-  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
-  readonly beta1?: Hyperparameter
-  /** The rate of the additive second-moment update, in `[0, 1)`; default 0.999. */
-  readonly beta2?: Hyperparameter
-  /** Added to the root; `>= 0`, default 1e-3. */
-  readonly epsilon?: Hyperparameter
-  /** Added inside the root; `>= 0`, default 0. */
-  readonly epsRoot?: Hyperparameter
+export interface ScaleByYogiOptions extends ScaleByMomentsOptions {
   /** The starting value of `mu` and `nu`; default 1e-6. */
   readonly initialAccumulatorValue?: number
 }
@@ -101,8 +114,7 @@ export interface ScaleByYogiOptions {
  * @category transforms
  */
 export function scaleByYogi(options: ScaleByYogiOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
-  const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-3, NON_NEGATIVE], epsRoot: [0, NON_NEGATIVE] } as const
-  const at = hyperparameters('scaleByYogi', options, spec, ['initialAccumulatorValue'])
+  const at = hyperparameters('scaleByYogi', options, momentSpec(1e-3, 0), ['initialAccumulatorValue'])
   const initial = options.initialAccumulatorValue ?? 1e-6
   return recurrentBlock(YOGI, at, (round, h, count) => ({ ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot) }), { mu: initial, nu: initial })
 }
@@ -122,19 +134,10 @@ const BELIEF = recurrence({
 })
 
 /**
- * Options of {@link scaleByBelief}.
+ * Options of {@link scaleByBelief}: defaults 0.9, 0.999, `epsilon` and `epsRoot` 1e-16.
  * @category model
  */
-export interface ScaleByBeliefOptions {
-  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
-  readonly beta1?: Hyperparameter
-  /** Decay of the belief `nu`, in `[0, 1)`; default 0.999. */
-  readonly beta2?: Hyperparameter
-  /** Added to the root; `>= 0`, default 1e-16. */
-  readonly epsilon?: Hyperparameter
-  /** Added to `nu'` (kept in the state); `>= 0`, default 1e-16. */
-  readonly epsRoot?: Hyperparameter
-}
+export type ScaleByBeliefOptions = ScaleByMomentsOptions
 
 /**
  * AdaBelief's scaling (Zhuang et al. 2020; optax `scale_by_belief`):
@@ -147,8 +150,7 @@ export interface ScaleByBeliefOptions {
  * @category transforms
  */
 export function scaleByBelief(options: ScaleByBeliefOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
-  const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-16, NON_NEGATIVE], epsRoot: [1e-16, NON_NEGATIVE] } as const
-  const at = hyperparameters('scaleByBelief', options, spec)
+  const at = hyperparameters('scaleByBelief', options, momentSpec(1e-16, 1e-16))
   return recurrentBlock(BELIEF, at, (round, h, count) => ({ ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot) }))
 }
 
@@ -167,18 +169,10 @@ const RADAM = recurrence({
 })
 
 /**
- * Options of {@link scaleByRadam}.
+ * Options of {@link scaleByRadam}: defaults 0.9, 0.999, `epsilon` 1e-8, `epsRoot` 0.
  * @category model
  */
-export interface ScaleByRadamOptions {
-  /** Decay of `mu`, in `[0, 1)`; default 0.9. */
-  readonly beta1?: Hyperparameter
-  /** Decay of `nu`, in `[0, 1)`; default 0.999. */
-  readonly beta2?: Hyperparameter
-  /** Added to the root; `>= 0`, default 1e-8. */
-  readonly epsilon?: Hyperparameter
-  /** Added inside the root; `>= 0`, default 0. */
-  readonly epsRoot?: Hyperparameter
+export interface ScaleByRadamOptions extends ScaleByMomentsOptions {
   /** The length of the approximated SMA above which the step is rectified; default 5. */
   readonly threshold?: number
 }
@@ -195,8 +189,7 @@ export interface ScaleByRadamOptions {
  * @category transforms
  */
 export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
-  const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon: [1e-8, NON_NEGATIVE], epsRoot: [0, NON_NEGATIVE] } as const
-  const at = hyperparameters('scaleByRadam', options, spec, ['threshold'])
+  const at = hyperparameters('scaleByRadam', options, momentSpec(1e-8, 0), ['threshold'])
   const threshold = options.threshold ?? 5
   return recurrentBlock(RADAM, at, (round, h, count) => {
     const t = count + 1
