@@ -68,6 +68,7 @@ const IMPLEMENTED = new Set([
   'lars (optax)',
   'rprop (optax)',
   'rprop (torch)',
+  'radam (torch)',
 ])
 
 describe('golden peers/catalog.json', () => {
@@ -80,7 +81,6 @@ describe('golden peers/catalog.json', () => {
         'centralize (optax)',
         'nadam (torch)',
         'nadamw (torch)',
-        'radam (torch)',
       ].sort(),
     )
   })

@@ -26,6 +26,7 @@ const CASES: [string, () => GradientTransformation<unknown>][] = [
   ['nadam', () => nadam({ learningRate: 1e-3 })],
   ['nadamw', () => nadamw({ learningRate: 1e-3 })],
   ['radam', () => radam({ learningRate: 1e-3 })],
+  ['radam, torch, weight decay', () => radam({ flavor: 'torch', weightDecay: 0.01 })],
   ['lion', () => lion({ learningRate: 1e-4 })],
   ['yogi', () => yogi({ learningRate: 1e-2 })],
   ['adabelief', () => adabelief({ learningRate: 1e-3 })],

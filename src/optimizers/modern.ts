@@ -20,6 +20,7 @@ import {
   scaleByRadam,
   type ScaleByRpropOptions,
   scaleByRprop,
+  scaleByTorchRadam,
   scaleByTrustRatio,
   scaleByYogi,
   masked,
@@ -94,7 +95,12 @@ export function nadam(options: Omit<AdamwOptions, 'weightDecay' | 'mask'> | Hype
   const o = optionsOf<AdamwOptions>('nadam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'flavor'])
   const flavor = catalogFlavor('nadam', o.flavor, false)
   const lr = learningRateOf('nadam', flavor, o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
-  return chain(scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor, nesterov: true }), scaleByLearningRate(lr))
+  return chain(nadamScaling(o), scaleByLearningRate(lr))
+}
+
+/** NAdam's scaling: optax's Nesterov Adam. */
+function nadamScaling(o: AdamwOptions): GradientTransformation<unknown> {
+  return scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor: 'optax', nesterov: true })
 }
 
 /**
@@ -109,8 +115,7 @@ export function nadamw(options: AdamwOptions | Hyperparameter): GradientTransfor
   const o = optionsOf<AdamwOptions>('nadamw', options, ADAMW_KEYS)
   const flavor = catalogFlavor('nadamw', o.flavor, false)
   const lr = learningRateOf('nadamw', flavor, o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
-  const scaling = scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor, nesterov: true })
-  return chain(scaling, addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-4, mask: o.mask }), scaleByLearningRate(lr))
+  return chain(nadamScaling(o), addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-4, mask: o.mask }), scaleByLearningRate(lr))
 }
 
 /**
@@ -192,10 +197,13 @@ export function adabelief(options: MomentsOptions | Hyperparameter): GradientTra
  * const opt = optimizer(radam({ learningRate: 1e-3 }))
  * @category optimizers
  */
-export function radam(options: (MomentsOptions & { readonly threshold?: number }) | Hyperparameter): GradientTransformation<unknown> {
-  const { learningRate, ...rest } = optionsOf<MomentsOptions & { threshold?: number }>('radam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'threshold'])
-  const lr = learningRateOf('radam', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
-  return chain(scaleByRadam(rest), scaleByLearningRate(lr))
+export function radam(options: (MomentsOptions & { readonly threshold?: number; readonly flavor?: Flavor }) | Hyperparameter): GradientTransformation<unknown> {
+  const keys = ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'threshold', 'flavor', 'weightDecay']
+  const { learningRate, flavor: f, ...rest } = optionsOf<MomentsOptions & { threshold?: number; flavor?: Flavor; weightDecay?: number }>('radam', options, keys)
+  const flavor = catalogFlavor('radam', f, true)
+  checkKnobs('radam', flavor, rest, { optax: ['epsRoot', 'threshold'], torch: ['weightDecay'] })
+  const lr = learningRateOf('radam', flavor, learningRate, { lasagne: undefined, torch: 1e-3, optax: undefined, tensorflow: undefined })
+  return chain(flavor === 'torch' ? scaleByTorchRadam(rest) : scaleByRadam(rest), scaleByLearningRate(lr))
 }
 
 /**

@@ -30,6 +30,8 @@ export {
   scaleByLion,
   scaleByRadam,
   scaleByRprop,
+  scaleByTorchRadam,
+  type ScaleByTorchOptions,
   scaleByYogi,
 } from './modern.js'
 export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, clipByBlockRms, scaleByTrustRatio } from './leafScaling.js'

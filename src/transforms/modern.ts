@@ -8,10 +8,11 @@
  */
 import { type GradientTransformation } from '../core/index.js'
 import { ConfigError, checkNumber, checkOptions, describe } from '../errors/index.js'
-import { add, div, max, min, mul, neg, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
+import { type Expr, add, div, max, min, mul, neg, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
 import { type RecurrentState, recurrentBlock } from './block.js'
 import { signOf } from './catalog.js'
 import { type Flavor, flavorOf } from './flavor.js'
+import { torchGradientOf } from './torchGradient.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /** The moment scalars of step `t = count + 1` for decays `b1`, `b2`. */
@@ -273,4 +274,61 @@ export function scaleByRprop(options: ScaleByRpropOptions): GradientTransformati
   const maxStep = checkNumber('maxStepSize', options.maxStepSize ?? 50, { min: minStep, allowInfinity: true })
   const scalars = (round: (x: number) => number) => ({ etaMinus: round(etaMinus), etaPlus: round(etaPlus), minStep: round(minStep), maxStep: round(maxStep) })
   return recurrentBlock(flavor === 'torch' ? RPROP_TORCH : RPROP_OPTAX, () => 0, scalars, { stepSize: lr })
+}
+
+/** torch's first and second moments (`lerp_`, then `mul_(β2).addcmul_(g, g, 1 − β2)`). */
+function torchMoments(g: Expr, mu: Expr, nu: Expr, s: Readonly<Record<'c1' | 'b2' | 'c2', Expr>>) {
+  return { mu1: r(add(mu, r(mul(s.c1, r(sub(g, mu)))))), nu1: r(add(r(mul(nu, s.b2)), r(mul(r(mul(s.c2, g)), g)))) }
+}
+
+/** torch's RAdam: `m̂ · sqrt(1 − β2^t) / (sqrt(v) + ε) · r_t` where `ρ_t > 5`, else `m̂`. */
+const radamTorch = (decay: boolean) =>
+  recurrence({
+  name: `radam (torch${decay ? ', weight decay' : ''})`,
+  state: ['mu', 'nu'],
+  scalars: [...MOMENT_SCALARS, 'rectifier', 'tractable', 'bc2Sqrt', 'sign', 'weightDecay'],
+  params: decay,
+  step: ({ g: g0, p, mu, nu }, s) => {
+    const g = torchGradientOf(g0, p, s, decay)
+    const { mu1, nu1 } = torchMoments(g, mu, nu, s)
+    const muHat = r(div(mu1, s.bc1))
+    const adaptive = r(div(s.bc2Sqrt, r(add(r(sqrt(nu1)), s.epsilon))))
+    return { update: where('lt', 0, s.tractable, r(mul(r(mul(muHat, adaptive)), s.rectifier)), muHat), mu: mu1, nu: nu1 }
+  },
+})
+
+/**
+ * Options of {@link scaleByTorchRadam}.
+ * @category model
+ */
+export interface ScaleByTorchOptions extends ScaleByMomentsOptions {
+  /** torch `weight_decay` (coupled): `g ← g + weightDecay · p` first; default 0. Reads the params. */
+  readonly weightDecay?: number
+}
+
+/**
+ * torch's RAdam scaling (`torch.optim.RAdam` without the learning rate):
+ * `m̂ · sqrt(1 − beta2^t) / (sqrt(v) + epsilon) · r_t` where `ρ_t > 5`
+ * (strictly, as torch), else `m̂`; torch's moments (defaults 0.9, 0.999, 1e-8).
+ *
+ * @example
+ * const torchRadam = chain(scaleByTorchRadam(), scaleByLearningRate(1e-3))
+ * @category transforms
+ */
+export function scaleByTorchRadam(options: ScaleByTorchOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
+  const at = hyperparameters('scaleByTorchRadam', options, momentSpec(1e-8, 0), ['weightDecay'])
+  const wd = checkNumber('weightDecay', options.weightDecay ?? 0, { min: 0 })
+  return recurrentBlock(radamTorch(options.weightDecay !== undefined), at, (round, h, count) => {
+    const t = count + 1
+    const rhoInf = 2 / (1 - h.beta2) - 1
+    const rho = rhoInf - (2 * t * h.beta2 ** t) / (1 - h.beta2 ** t)
+    const tractable = rho > 5
+    const rectifier = tractable ? Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho)) : 0
+    return { ...torchScalars(round, h, count), rectifier: round(rectifier), tractable: tractable ? 1 : 0, bc2Sqrt: round(Math.sqrt(1 - h.beta2 ** t)), sign: 1, weightDecay: round(wd) }
+  })
+}
+
+/** The moment scalars as torch computes them (in double precision, then rounded). */
+function torchScalars(round: (x: number) => number, h: { beta1: number; beta2: number; epsilon: number; epsRoot: number }, count: number) {
+  return { ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot) }
 }
