@@ -192,12 +192,14 @@ export function adabelief(options: MomentsOptions | Hyperparameter): GradientTra
 
 /**
  * RAdam (Liu et al. 2020), optax `radam`: `chain(scaleByRadam, scaleByLearningRate)`.
+ * With `flavor: 'torch'`, `torch.optim.RAdam` (`chain(scaleByTorchRadam, scaleByLearningRate)`,
+ * learning rate 1e-3, `weightDecay` coupled).
  *
  * @example
  * const opt = optimizer(radam({ learningRate: 1e-3 }))
  * @category optimizers
  */
-export function radam(options: (MomentsOptions & { readonly threshold?: number; readonly flavor?: Flavor }) | Hyperparameter): GradientTransformation<unknown> {
+export function radam(options: (MomentsOptions & { readonly threshold?: number; readonly flavor?: Flavor; readonly weightDecay?: number }) | Hyperparameter): GradientTransformation<unknown> {
   const keys = ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'threshold', 'flavor', 'weightDecay']
   const { learningRate, flavor: f, ...rest } = optionsOf<MomentsOptions & { threshold?: number; flavor?: Flavor; weightDecay?: number }>('radam', options, keys)
   const flavor = catalogFlavor('radam', f, true)
