@@ -146,6 +146,8 @@ export function activeBackend(): 'js' | 'wasm' {
 }
 
 const cache = new Map<string, RawKernel>()
+/** The kernels of each program object, by backend, dtype and precision: no key string is built per step. */
+const byProgram = new WeakMap<Program, Map<string, RawKernel>>()
 
 /**
  * The kernel of `program` for leaves of `dtype`, in `precision`, on the
@@ -154,13 +156,21 @@ const cache = new Map<string, RawKernel>()
  * runs on the JavaScript backend, with the same numbers.
  */
 export function compile(program: Program, dtype: Dtype, precision: Precision = 'exact'): RawKernel {
-  const f32 = dtype === 'float32'
   const use = activeBackend()
-  const key = `${use}:${dtype}:${precision}:${program.key}`
-  let k = cache.get(key)
+  const variant = `${use}:${dtype}:${precision}`
+  let mine = byProgram.get(program)
+  if (mine === undefined) byProgram.set(program, (mine = new Map()))
+  let k = mine.get(variant)
   if (k === undefined) {
-    k = (use === 'wasm' ? wasmKernel(program, f32, precision) : undefined) ?? jsKernel(program, f32)
-    cache.set(key, k)
+    // another program object of the same structure (a recurrence built again) shares the compiled code
+    const key = `${variant}:${program.key}`
+    k = cache.get(key)
+    if (k === undefined) {
+      const f32 = dtype === 'float32'
+      k = (use === 'wasm' ? wasmKernel(program, f32, precision) : undefined) ?? jsKernel(program, f32)
+      cache.set(key, k)
+    }
+    mine.set(variant, k)
   }
   return k
 }
