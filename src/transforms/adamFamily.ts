@@ -8,8 +8,8 @@
  * @module transforms
  */
 import { type Expr, type Recurrence, abs, add, div, max, mul, recurrence, sqrt, store as r, sub } from '../kernel/index.js'
-import { torchGradientOf } from './torchGradient.js'
-import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
+import { flavoredGradient } from './torchGradient.js'
+import { type Flavor, KNOBS, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type HyperSpec, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -35,8 +35,6 @@ export interface ScaleByAdamOptions {
   readonly nesterov?: boolean
 }
 
-/** The knobs each flavor has beyond the three hyperparameters. */
-const KNOBS = { torch: ['weightDecay', 'maximize'], optax: ['epsRoot', 'nesterov'] } as const
 
 /** The hyperparameters of the Adam family at one step, and its static knobs. */
 export interface AdamFamily {
@@ -50,7 +48,7 @@ export interface AdamFamily {
 /** Reads `options` of block `owner` (Adamax has no `epsRoot`), with the flavor's defaults. */
 export function adamFamilyOptions(owner: string, options: ScaleByAdamOptions, adamax = false): AdamFamily {
   const flavor = flavorOf(owner, options.flavor)
-  checkKnobs(owner, flavor, options, adamax ? { torch: KNOBS.torch } : KNOBS)
+  checkKnobs(owner, flavor, options, adamax ? KNOBS.adamax : KNOBS.adam)
   const epsilon: HyperSpec = [flavor === 'tensorflow' ? 1e-7 : 1e-8, NON_NEGATIVE]
   const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon, epsRoot: [0, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const
   const at = hyperparameters(owner, options, spec, ['flavor', 'maximize', 'nesterov'])
@@ -139,7 +137,7 @@ export function adamRecurrence(flavor: Flavor, amsgrad: boolean, decay: boolean,
     scalars: SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
+      const g = flavoredGradient(flavor, x, s, decay)
       const mu1 = firstMoment(flavor, g, x.mu, s)
       const nu1 = secondMoment(flavor, g, x.nu, s)
       const next = { mu: mu1, nu: nu1 }
@@ -178,7 +176,7 @@ export function adamaxRecurrence(flavor: Flavor, decay: boolean): Recurrence<'mu
     scalars: SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
+      const g = flavoredGradient(flavor, x, s, decay)
       const mu1 = firstMoment(flavor, g, x.mu, s)
       switch (flavor) {
         case 'lasagne': {

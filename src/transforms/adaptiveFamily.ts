@@ -7,7 +7,7 @@
  * @module transforms
  */
 import { type Expr, type Recurrence, add, div, mul, neg, recurrence, sqrt, store as r, sub, where } from '../kernel/index.js'
-import { torchGradientOf } from './torchGradient.js'
+import { flavoredGradient } from './torchGradient.js'
 import { type Flavor } from './flavor.js'
 
 /** The scalars every recurrence of the family may read (in the leaf dtype). */
@@ -30,7 +30,7 @@ export function adagradRecurrence(flavor: Flavor, decay: boolean): Recurrence<'a
     scalars: ADAPTIVE_SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
+      const g = flavoredGradient(flavor, x, s, decay)
       switch (flavor) {
         case 'lasagne': {
           const accu = r(add(x.accu, mul(g, g)))
@@ -87,7 +87,7 @@ export function rmsRecurrence(flavor: Flavor, shape: RmsShape): Recurrence<'accu
     scalars: ADAPTIVE_SCALARS,
     params: shape.decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, shape.decay) : x.g
+      const g = flavoredGradient(flavor, x, s, shape.decay)
       switch (flavor) {
         case 'lasagne': {
           const accu = r(add(mul(s.rho, x.accu), mul(s.oneMinusRho, mul(g, g))))
@@ -133,7 +133,7 @@ export function adadeltaRecurrence(flavor: Flavor, decay: boolean): Recurrence<'
     scalars: ADAPTIVE_SCALARS,
     params: decay,
     step: (x, s) => {
-      const g = flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
+      const g = flavoredGradient(flavor, x, s, decay)
       const rms = (v: Expr) => r(sqrt(r(add(v, s.epsilon))))
       switch (flavor) {
         case 'lasagne': {

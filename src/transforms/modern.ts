@@ -12,7 +12,7 @@ import { type Expr, add, div, max, min, mul, neg, recurrence, sqrt, store as r, 
 import { type RecurrentState, recurrentBlock } from './block.js'
 import { signOf } from './catalog.js'
 import { type Flavor, flavorOf } from './flavor.js'
-import { torchGradientOf } from './torchGradient.js'
+import { flavoredGradient } from './torchGradient.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /** The moment scalars of step `t = count + 1` for decays `b1`, `b2`. */
@@ -288,8 +288,9 @@ const radamTorch = (decay: boolean) =>
   state: ['mu', 'nu'],
   scalars: [...MOMENT_SCALARS, 'rectifier', 'tractable', 'bc2Sqrt', 'sign', 'weightDecay'],
   params: decay,
-  step: ({ g: g0, p, mu, nu }, s) => {
-    const g = torchGradientOf(g0, p, s, decay)
+  step: (x, s) => {
+    const { mu, nu } = x
+    const g = flavoredGradient('torch', x, s, decay)
     const { mu1, nu1 } = torchMoments(g, mu, nu, s)
     const muHat = r(div(mu1, s.bc1))
     const adaptive = r(div(s.bc2Sqrt, r(add(r(sqrt(nu1)), s.epsilon))))

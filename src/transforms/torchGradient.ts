@@ -30,6 +30,14 @@ export function torchGradientOf(g: Expr, p: Expr, s: { readonly sign: Expr; read
   return decay ? store(add(signed, store(mul(s.weightDecay, p)))) : signed
 }
 
+/**
+ * The incoming gradient of a flavored recurrence: torch's (see
+ * {@link torchGradientOf}) under `'torch'`, else `g` as it is.
+ */
+export function flavoredGradient(flavor: string, x: { readonly g: Expr; readonly p: Expr }, s: { readonly sign: Expr; readonly weightDecay: Expr }, decay: boolean): Expr {
+  return flavor === 'torch' ? torchGradientOf(x.g, x.p, s, decay) : x.g
+}
+
 /** The gradient stage: `sign · g + weightDecay · p`. */
 const TORCH_GRADIENT = recurrence({
   name: 'torch gradient',
