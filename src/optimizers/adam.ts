@@ -16,7 +16,7 @@ import {
   scaleByAmsgrad,
   scaleByLearningRate,
 } from '../transforms/index.js'
-import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { KNOBS, booleanOption, checkKnobs, flavorOf, withKnobs } from '../transforms/flavor.js'
 import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
@@ -51,7 +51,7 @@ const ADAMAX_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'flavor', 'wei
 export function adam(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamState, ScaleState]> {
   const { learningRate, amsgrad: withMax, ...rest } = optionsOf<AdamOptions>('adam', options, ADAM_KEYS)
   const flavor = flavorOf('adam', rest.flavor)
-  checkKnobs('adam', flavor, { ...rest, amsgrad: withMax }, { torch: ['weightDecay', 'maximize', 'amsgrad'], optax: ['epsRoot'], tensorflow: ['amsgrad'] })
+  checkKnobs('adam', flavor, { ...rest, amsgrad: withMax }, withKnobs(KNOBS.adam, { torch: ['amsgrad'], tensorflow: ['amsgrad'] }))
   const lr = learningRateOf('adam', flavor, learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
   // AMSGrad's state holds Adam's and one tree more
   const block = booleanOption('adam.amsgrad', withMax) ? (scaleByAmsgrad(rest) as GradientTransformation<ScaleByAdamState>) : scaleByAdam(rest)
@@ -77,7 +77,7 @@ export function adam(options?: AdamOptions | Hyperparameter): GradientTransforma
 export function adamax(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAdamaxState, ScaleState]> {
   const { learningRate, ...rest } = optionsOf<AdamOptions>('adamax', options, ADAMAX_KEYS)
   const flavor = flavorOf('adamax', rest.flavor)
-  checkKnobs('adamax', flavor, rest, { torch: ['weightDecay', 'maximize'] })
+  checkKnobs('adamax', flavor, rest, KNOBS.adamax)
   const lr = learningRateOf('adamax', flavor, learningRate, { lasagne: 2e-3, torch: 2e-3, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdamax(rest), scaleByLearningRate(lr))
 }
@@ -101,7 +101,7 @@ export function adamax(options?: AdamOptions | Hyperparameter): GradientTransfor
 export function amsgrad(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAmsgradState, ScaleState]> {
   const { learningRate, ...rest } = optionsOf<AdamOptions>('amsgrad', options, ADAM_KEYS)
   const flavor = flavorOf('amsgrad', rest.flavor)
-  checkKnobs('amsgrad', flavor, rest, { torch: ['weightDecay', 'maximize'], optax: ['epsRoot'] })
+  checkKnobs('amsgrad', flavor, rest, KNOBS.adam)
   const lr = learningRateOf('amsgrad', flavor, learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAmsgrad(rest), scaleByLearningRate(lr))
 }

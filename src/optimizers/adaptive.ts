@@ -20,7 +20,7 @@ import {
   scaleByRms,
   trace,
 } from '../transforms/index.js'
-import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { KNOBS, booleanOption, checkKnobs, flavorOf, withKnobs } from '../transforms/flavor.js'
 import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
 /**
@@ -69,7 +69,7 @@ export function adagrad(options?: AdagradOptions | Hyperparameter): GradientTran
   const keys = ['learningRate', 'epsilon', 'flavor', 'initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize']
   const { learningRate, ...rest } = optionsOf<AdagradOptions>('adagrad', options, keys)
   const flavor = flavorOf('adagrad', rest.flavor)
-  checkKnobs('adagrad', flavor, rest, { torch: ['initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize'], optax: ['initialAccumulatorValue'], tensorflow: ['initialAccumulatorValue'] })
+  checkKnobs('adagrad', flavor, rest, KNOBS.adagrad)
   const lr = learningRateOf('adagrad', flavor, learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdagrad(rest), scaleByLearningRate(lr))
 }
@@ -92,11 +92,8 @@ export function rmsprop(options?: RmspropOptions | Hyperparameter): GradientTran
   const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'centered', 'momentum', 'nesterov', 'epsInSqrt', 'biasCorrection', 'weightDecay', 'maximize']
   const { learningRate, momentum, nesterov, ...rest } = optionsOf<RmspropOptions>('rmsprop', options, keys)
   const flavor = flavorOf('rmsprop', rest.flavor)
-  checkKnobs('rmsprop', flavor, { momentum, nesterov, ...rest }, {
-    torch: ['momentum', 'centered', 'weightDecay', 'maximize'],
-    optax: ['momentum', 'nesterov', 'centered', 'epsInSqrt', 'biasCorrection'],
-    tensorflow: ['momentum', 'centered'],
-  })
+  // torch's momentum is the block's; optax's and Keras's a trace after the learning rate
+  checkKnobs('rmsprop', flavor, { momentum, nesterov, ...rest }, withKnobs(KNOBS.rms, { optax: ['momentum', 'nesterov'], tensorflow: ['momentum'] }))
   const lr = learningRateOf('rmsprop', flavor, learningRate, { lasagne: 1, torch: 1e-2, optax: undefined, tensorflow: 1e-3 })
   // torch keeps its momentum buffer in the block, in gradient units; optax and Keras trace the scaled step
   if (flavor === 'torch') return chain(scaleByRms({ ...rest, momentum }), scaleByLearningRate(lr))
@@ -123,7 +120,7 @@ export function adadelta(options?: AdadeltaOptions | Hyperparameter): GradientTr
   const keys = ['learningRate', 'rho', 'epsilon', 'flavor', 'weightDecay', 'maximize']
   const { learningRate, ...rest } = optionsOf<AdadeltaOptions>('adadelta', options, keys)
   const flavor = flavorOf('adadelta', rest.flavor)
-  checkKnobs('adadelta', flavor, rest, { torch: ['weightDecay', 'maximize'] })
+  checkKnobs('adadelta', flavor, rest, KNOBS.adadelta)
   const lr = learningRateOf('adadelta', flavor, learningRate, { lasagne: 1, torch: 1, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAdadelta(rest), scaleByLearningRate(lr))
 }

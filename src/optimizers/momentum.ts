@@ -7,7 +7,7 @@
 import { type GradientTransformation, chain, checkTransformation } from '../core/index.js'
 import { checkOptions } from '../errors/index.js'
 import { type RecurrentState } from '../transforms/block.js'
-import { booleanOption, checkKnobs, flavorOf } from '../transforms/flavor.js'
+import { KNOBS, booleanOption, checkKnobs, flavorOf, withKnobs } from '../transforms/flavor.js'
 import { type Flavor, type Hyperparameter, type ScaleState, type TorchGradientOptions, type TraceState, scaleByLearningRate, torchGradient, trace } from '../transforms/index.js'
 import { type LearningRateOptions, learningRateOf, optionsOf } from './options.js'
 
@@ -76,7 +76,7 @@ export interface ApplyMomentumOptions {
 export function sgd(options: SgdOptions | Hyperparameter): GradientTransformation<SgdState> {
   const o = optionsOf<SgdOptions>('sgd', options, ['learningRate', 'flavor', 'weightDecay', 'maximize'])
   const flavor = flavorOf('sgd', o.flavor)
-  checkKnobs('sgd', flavor, o, { torch: ['weightDecay', 'maximize'] })
+  checkKnobs('sgd', flavor, o, KNOBS.sgd)
   const lr = learningRateOf('sgd', flavor, o.learningRate, { lasagne: undefined, torch: 1e-3, optax: undefined, tensorflow: 0.01 })
   const decays = o.weightDecay !== undefined || booleanOption('sgd.maximize', o.maximize)
   // torch's maximize and weight decay come first, in a stage that reads the params
@@ -161,7 +161,7 @@ export function nesterovMomentum(options: MomentumOptions | Hyperparameter): Gra
 function heavyBall(owner: string, options: MomentumOptions | Hyperparameter, nesterov: boolean): GradientTransformation<MomentumState> {
   const o = optionsOf<MomentumOptions>(owner, options, ['learningRate', 'momentum', 'flavor', 'dampening', 'weightDecay', 'maximize'])
   const flavor = flavorOf(owner, o.flavor)
-  checkKnobs(owner, flavor, o, { torch: ['dampening', 'weightDecay', 'maximize'] })
+  checkKnobs(owner, flavor, o, withKnobs(KNOBS.trace, KNOBS.sgd))
   const lr = learningRateOf(owner, flavor, o.learningRate, { lasagne: undefined, torch: 1e-3, optax: undefined, tensorflow: 0.01 })
   const mu = o.momentum ?? { lasagne: 0.9, torch: 0, optax: 0, tensorflow: 0 }[flavor]
   if (flavor !== 'torch') return chain(scaleByLearningRate(lr), trace({ momentum: mu, nesterov }))

@@ -7,7 +7,7 @@
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { adadeltaRecurrence, adaptiveScalars } from './adaptiveFamily.js'
 import { recurrentBlock } from './block.js'
-import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
+import { type Flavor, KNOBS, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -58,7 +58,7 @@ export interface ScaleByAdadeltaOptions {
  */
 export function scaleByAdadelta(options: ScaleByAdadeltaOptions = {}): GradientTransformation<ScaleByAdadeltaState> {
   const flavor = flavorOf('scaleByAdadelta', options.flavor)
-  checkKnobs('scaleByAdadelta', flavor, options, { torch: ['weightDecay', 'maximize'] })
+  checkKnobs('scaleByAdadelta', flavor, options, KNOBS.adadelta)
   const rho = flavor === 'torch' || flavor === 'optax' ? 0.9 : 0.95
   const epsilon = flavor === 'tensorflow' ? 1e-7 : 1e-6
   const spec = { rho: [rho, DECAY], epsilon: [epsilon, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const

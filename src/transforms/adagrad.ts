@@ -7,7 +7,7 @@ import { type GradientTransformation, type Params } from '../core/index.js'
 import { checkNumber } from '../errors/index.js'
 import { adagradRecurrence, adaptiveScalars } from './adaptiveFamily.js'
 import { recurrentBlock } from './block.js'
-import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
+import { type Flavor, KNOBS, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -55,11 +55,7 @@ export interface ScaleByAdagradOptions {
  */
 export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTransformation<ScaleByAdagradState> {
   const flavor = flavorOf('scaleByAdagrad', options.flavor)
-  checkKnobs('scaleByAdagrad', flavor, options, {
-    torch: ['initialAccumulatorValue', 'lrDecay', 'weightDecay', 'maximize'],
-    optax: ['initialAccumulatorValue'],
-    tensorflow: ['initialAccumulatorValue'],
-  })
+  checkKnobs('scaleByAdagrad', flavor, options, KNOBS.adagrad)
   const epsilon = { lasagne: 1e-6, torch: 1e-10, optax: 1e-7, tensorflow: 1e-7 }[flavor]
   const spec = { epsilon: [epsilon, NON_NEGATIVE], lrDecay: [0, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const
   const at = hyperparameters('scaleByAdagrad', options, spec, ['flavor', 'initialAccumulatorValue', 'maximize'])

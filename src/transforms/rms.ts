@@ -7,7 +7,7 @@
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { adaptiveScalars, rmsRecurrence } from './adaptiveFamily.js'
 import { recurrentBlock } from './block.js'
-import { type Flavor, booleanOption, checkKnobs, flavorOf } from './flavor.js'
+import { type Flavor, KNOBS, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -65,11 +65,7 @@ export interface ScaleByRmsOptions {
  */
 export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformation<ScaleByRmsState> {
   const flavor = flavorOf('scaleByRms', options.flavor)
-  checkKnobs('scaleByRms', flavor, options, {
-    torch: ['centered', 'momentum', 'weightDecay', 'maximize'],
-    optax: ['centered', 'epsInSqrt', 'biasCorrection'],
-    tensorflow: ['centered'],
-  })
+  checkKnobs('scaleByRms', flavor, options, KNOBS.rms)
   const rho = flavor === 'torch' ? 0.99 : 0.9
   const epsilon = { lasagne: 1e-6, torch: 1e-8, optax: 1e-8, tensorflow: 1e-7 }[flavor]
   const spec = { rho: [rho, DECAY], epsilon: [epsilon, NON_NEGATIVE], momentum: [0, DECAY], weightDecay: [0, NON_NEGATIVE] } as const

@@ -8,7 +8,7 @@ import { type GradientTransformation, type Params } from '../core/index.js'
 import { ConfigError, describe } from '../errors/index.js'
 import { add, mul, recurrence, store } from '../kernel/index.js'
 import { recurrentBlock } from './block.js'
-import { type Flavor, checkKnobs, flavorOf } from './flavor.js'
+import { type Flavor, KNOBS, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type Hyperparameter, hyperparameters } from './hyper.js'
 
 /**
@@ -100,7 +100,7 @@ export interface TraceOptions {
  */
 export function trace(options: TraceOptions = {}): GradientTransformation<TraceState> {
   const flavor = flavorOf('trace', options.flavor)
-  checkKnobs('trace', flavor, options, { torch: ['dampening'] })
+  checkKnobs('trace', flavor, options, KNOBS.trace)
   const at = hyperparameters('trace', options, { momentum: [0.9, DECAY], dampening: [0, UNIT] }, ['nesterov', 'flavor'])
   const { nesterov = false } = options
   if (typeof nesterov !== 'boolean') throw new ConfigError('nesterov', `expected a boolean, got ${describe(nesterov)}`)
