@@ -11,6 +11,18 @@ import { ConfigError, checkNumber, checkOptions } from '../errors/index.js'
 import { type Tensor, dtypeOf, normalizeAxes, roundTo, scaleAll, scaleSlices } from '../tensor/index.js'
 import { mapTree, zipTrees } from '../tree/index.js'
 
+/** A stateless stage mapping each leaf's update `u` (and its param `p`, zipped with the params first, when `f` reads it). */
+function leafStage(owner: string, f: (u: Tensor, p?: Tensor) => Tensor, readsParams: boolean): GradientTransformation<EmptyState> {
+  return transformation<EmptyState>({
+    init: () => EMPTY_STATE,
+    update: (updates, state, params) => {
+      if (!readsParams) return [mapTree(updates, (u) => f(u), 'updates') as Params, state]
+      if (params === undefined) throw new ConfigError('params', `${owner} needs the params (pass them to update)`)
+      return [zipTrees([params, updates], ['params', 'updates'], ([p, u]) => f(u, p)) as Params, state]
+    },
+  })
+}
+
 /** The L2 norm of a whole leaf, rounded to its dtype. */
 function normOf(t: Tensor): number {
   return roundTo(dtypeOf(t))(totalNorm([t], 2).norm)
@@ -26,21 +38,15 @@ function normOf(t: Tensor): number {
  */
 export function clipByBlockRms(threshold: number): GradientTransformation<EmptyState> {
   const limit = checkNumber('threshold', threshold, { min: 0, minExclusive: true })
-  return transformation<EmptyState>({
-    init: () => EMPTY_STATE,
-    update: (updates) => [
-      mapTree(
-        updates,
-        (u) => {
-          const r = roundTo(dtypeOf(u))
-          const rms = r(normOf(u) / Math.sqrt(Math.max(u.size, 1)))
-          return scaleAll(u, r(1 / Math.max(1, r(rms / r(limit)))))
-        },
-        'updates',
-      ) as Params,
-      EMPTY_STATE,
-    ],
-  })
+  return leafStage(
+    'clipByBlockRms',
+    (u) => {
+      const r = roundTo(dtypeOf(u))
+      const rms = r(normOf(u) / Math.sqrt(Math.max(u.size, 1)))
+      return scaleAll(u, r(1 / Math.max(1, r(rms / r(limit)))))
+    },
+    false,
+  )
 }
 
 /**
@@ -71,20 +77,16 @@ export function scaleByTrustRatio(options: ScaleByTrustRatioOptions = {}): Gradi
   const minNorm = checkNumber('minNorm', options.minNorm ?? 0, { min: 0 })
   const coefficient = checkNumber('trustCoefficient', options.trustCoefficient ?? 1)
   const epsilon = checkNumber('epsilon', options.epsilon ?? 0, { min: 0 })
-  return transformation<EmptyState>({
-    init: () => EMPTY_STATE,
-    update: (updates, state, params) => {
-      if (params === undefined) throw new ConfigError('params', 'scaleByTrustRatio needs the params (pass them to update)')
-      const out = zipTrees([params, updates], ['params', 'updates'], ([p, u]) => {
-        const r = roundTo(dtypeOf(u))
-        const pn = Math.max(normOf(p), minNorm)
-        const un = Math.max(normOf(u), minNorm)
-        const ratio = pn === 0 || un === 0 ? 1 : r(r(r(coefficient) * pn) / r(un + r(epsilon)))
-        return scaleAll(u, ratio)
-      })
-      return [out as Params, state]
+  return leafStage(
+    'scaleByTrustRatio',
+    (u, p) => {
+      const r = roundTo(dtypeOf(u))
+      const pn = Math.max(normOf(p!), minNorm)
+      const un = Math.max(normOf(u), minNorm)
+      return scaleAll(u, pn === 0 || un === 0 ? 1 : r(r(r(coefficient) * pn) / r(un + r(epsilon))))
     },
-  })
+    true,
+  )
 }
 
 /**
@@ -123,22 +125,19 @@ export function adaptiveGradClip(clipping: number, options: AdaptiveGradClipOpti
   const c = checkNumber('clipping', clipping, { min: 0 })
   checkOptions('adaptiveGradClip', options, ['epsilon', 'axis'])
   const epsilon = checkNumber('epsilon', options.epsilon ?? 1e-3, { min: 0 })
-  return transformation<EmptyState>({
-    init: () => EMPTY_STATE,
-    update: (updates, state, params) => {
-      if (params === undefined) throw new ConfigError('params', 'adaptiveGradClip needs the params (pass them to update)')
-      const out = zipTrees([params, updates], ['params', 'updates'], ([p, u]) => {
-        const r = roundTo(dtypeOf(u))
-        const axes = unitAxes(u, options.axis)
-        const gn = sliceNorms(u, axes, 2).norms
-        const pn = sliceNorms(p, axes, 2).norms
-        const factors = gn.map((g, i) => {
-          const maxNorm = r(r(c) * Math.max(r(pn[i]), epsilon))
-          return r(g) < maxNorm ? 1 : r(maxNorm / Math.max(r(g), 1e-6))
-        })
-        return scaleSlices(u, factors, axes)
+  return leafStage(
+    'adaptiveGradClip',
+    (u, p) => {
+      const r = roundTo(dtypeOf(u))
+      const axes = unitAxes(u, options.axis)
+      const gn = sliceNorms(u, axes, 2).norms
+      const pn = sliceNorms(p!, axes, 2).norms
+      const factors = gn.map((g, i) => {
+        const maxNorm = r(r(c) * Math.max(r(pn[i]), epsilon))
+        return r(g) < maxNorm ? 1 : r(maxNorm / Math.max(r(g), 1e-6))
       })
-      return [out as Params, state]
+      return scaleSlices(u, factors, axes)
     },
-  })
+    true,
+  )
 }
