@@ -8,26 +8,22 @@
 import { recurrenceKernels } from '../core/fusion.js'
 import { type Params } from '../core/types.js'
 import { checkNumber } from '../errors/index.js'
-import { max, min, mul, recurrence, store } from '../kernel/index.js'
-import { type Tensor, dtypeOf, fromStorage, map, roundTo, toArray, allocate } from '../tensor/index.js'
+import { max, min, recurrence } from '../kernel/index.js'
+import { type Tensor, allocate, dtypeOf, fromStorage, map, roundTo, scaleAll, toArray } from '../tensor/index.js'
 import { flatten, mapTree, unflatten } from '../tree/index.js'
 import { commonDtype, limitOf, totalFactor, totalNorm } from './norms.js'
 
 /** `clip(x, lower, upper)`, elementwise (NaN stays NaN). */
 const BOX = recurrence({ name: 'projection_box', state: [], scalars: ['lower', 'upper'], step: ({ g }, { lower, upper }) => ({ update: min(max(g, lower), upper) }) })
 
-/** `x · factor`, elementwise, rounded to the dtype. */
-const SCALE = recurrence({ name: 'projection scale', state: [], scalars: ['factor'], step: ({ g }, { factor }) => ({ update: store(mul(g, factor)) }) })
-
 /** Every leaf of `tree` through `f`, keeping the structure. */
 function leafwise<T extends Params>(tree: T, f: (t: Tensor) => Tensor): T {
   return mapTree(tree, f, 'tree') as T
 }
 
-/** Every leaf scaled by `factor` (rounded to its dtype). */
+/** Every leaf times `factor` (the product rounded once to its dtype, as the norm constraints' factors assume). */
 function scaled<T extends Params>(tree: T, factor: number): T {
-  const kernels = recurrenceKernels(SCALE, (round) => ({ factor: round(factor) }))
-  return leafwise(tree, (t) => map([t], [dtypeOf(t)], kernels(dtypeOf(t)))[0])
+  return leafwise(tree, (t) => scaleAll(t, factor))
 }
 
 /**
