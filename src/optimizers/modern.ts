@@ -52,6 +52,9 @@ export interface AdamwOptions extends LearningRateOptions {
   readonly amsgrad?: boolean
 }
 
+/** optax has no default learning rate (nor torch, for the optimizers here where it is not given). */
+const NO_DEFAULT = { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined } as const
+
 /** The flavor of a catalog optimizer: optax's unless `torch` is given and allowed. */
 function catalogFlavor(owner: string, value: unknown, torch: boolean): 'optax' | 'torch' {
   const flavor = value === undefined ? 'optax' : flavorOf(owner, value)
@@ -94,7 +97,7 @@ export function adamw(options: AdamwOptions | Hyperparameter): GradientTransform
 export function nadam(options: Omit<AdamwOptions, 'weightDecay' | 'mask'> | Hyperparameter): GradientTransformation<unknown> {
   const o = optionsOf<AdamwOptions>('nadam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'flavor'])
   const flavor = catalogFlavor('nadam', o.flavor, false)
-  const lr = learningRateOf('nadam', flavor, o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('nadam', flavor, o.learningRate, NO_DEFAULT)
   return chain(nadamScaling(o), scaleByLearningRate(lr))
 }
 
@@ -114,7 +117,7 @@ function nadamScaling(o: AdamwOptions): GradientTransformation<unknown> {
 export function nadamw(options: AdamwOptions | Hyperparameter): GradientTransformation<unknown> {
   const o = optionsOf<AdamwOptions>('nadamw', options, ADAMW_KEYS)
   const flavor = catalogFlavor('nadamw', o.flavor, false)
-  const lr = learningRateOf('nadamw', flavor, o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('nadamw', flavor, o.learningRate, NO_DEFAULT)
   return chain(nadamScaling(o), addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-4, mask: o.mask }), scaleByLearningRate(lr))
 }
 
@@ -143,7 +146,7 @@ export interface LionOptions extends LearningRateOptions {
  */
 export function lion(options: LionOptions | Hyperparameter): GradientTransformation<unknown> {
   const o = optionsOf<LionOptions>('lion', options, ['learningRate', 'beta1', 'beta2', 'weightDecay', 'mask'])
-  const lr = learningRateOf('lion', 'optax', o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('lion', 'optax', o.learningRate, NO_DEFAULT)
   return chain(scaleByLion({ beta1: o.beta1, beta2: o.beta2 }), addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-3, mask: o.mask }), scaleByLearningRate(lr))
 }
 
@@ -172,7 +175,7 @@ export interface MomentsOptions extends LearningRateOptions {
  */
 export function yogi(options: MomentsOptions | Hyperparameter): GradientTransformation<unknown> {
   const { learningRate, ...rest } = optionsOf<MomentsOptions>('yogi', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot'])
-  const lr = learningRateOf('yogi', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('yogi', 'optax', learningRate, NO_DEFAULT)
   return chain(scaleByYogi(rest), scaleByLearningRate(lr))
 }
 
@@ -186,7 +189,7 @@ export function yogi(options: MomentsOptions | Hyperparameter): GradientTransfor
  */
 export function adabelief(options: MomentsOptions | Hyperparameter): GradientTransformation<unknown> {
   const { learningRate, ...rest } = optionsOf<MomentsOptions>('adabelief', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot'])
-  const lr = learningRateOf('adabelief', 'optax', learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('adabelief', 'optax', learningRate, NO_DEFAULT)
   return chain(scaleByBelief(rest), scaleByLearningRate(lr))
 }
 
@@ -229,7 +232,7 @@ export interface LambOptions extends MomentsOptions {
  */
 export function lamb(options: LambOptions | Hyperparameter): GradientTransformation<unknown> {
   const o = optionsOf<LambOptions>('lamb', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'weightDecay', 'mask'])
-  const lr = learningRateOf('lamb', 'optax', o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('lamb', 'optax', o.learningRate, NO_DEFAULT)
   const scaling = scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon ?? 1e-6, epsRoot: o.epsRoot, flavor: 'optax' })
   return chain(scaling, addDecayedWeights({ weightDecay: o.weightDecay ?? 0, mask: o.mask }), scaleByTrustRatio(), scaleByLearningRate(lr))
 }
@@ -266,7 +269,7 @@ export interface LarsOptions extends LearningRateOptions {
 export function lars(options: LarsOptions | Hyperparameter): GradientTransformation<unknown> {
   const keys = ['learningRate', 'weightDecay', 'weightDecayMask', 'trustCoefficient', 'epsilon', 'trustRatioMask', 'momentum', 'nesterov']
   const o = optionsOf<LarsOptions>('lars', options, keys)
-  const lr = learningRateOf('lars', 'optax', o.learningRate, { lasagne: undefined, torch: undefined, optax: undefined, tensorflow: undefined })
+  const lr = learningRateOf('lars', 'optax', o.learningRate, NO_DEFAULT)
   const trust = scaleByTrustRatio({ trustCoefficient: o.trustCoefficient ?? 0.001, epsilon: o.epsilon ?? 0 })
   return chain(
     addDecayedWeights({ weightDecay: o.weightDecay ?? 0, mask: o.weightDecayMask }),
