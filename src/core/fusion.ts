@@ -9,7 +9,9 @@
  * `scaling` for a stage that only multiplies the updates by a factor (folded
  * into a neighbour's kernel instead of running a pass of its own); and
  * `fromMoved` for a stage that works on the moved parameters `params + u`
- * (so that the stage before it can write them directly). Every intermediate
+ * (so that the stage before it can write them directly); and `recurrent`
+ * for a stage that is one recurrence, which `chain` composes with its
+ * recurrent neighbours into a single pass. Every intermediate
  * that the stages one after another would store in a tensor is rounded to
  * that tensor's dtype at the same place, so nothing changes but speed.
  *
@@ -110,13 +112,13 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * the reference, and a difference names the tree that departs from it, so
  * the trees a caller is likelier to get wrong (the incoming updates) go last.
  */
-export function leafPass(
+function leafPass(
   trees: readonly Tree[],
   names: readonly string[],
   nOut: number,
   kernelFor: (dtype: Dtype) => Kernel,
   reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
-  checkOrder?: readonly number[],
+  checkOrder: readonly number[],
 ): Params[] {
   const specs = new Array<FloatArray>(nOut)
   const arenas = Array.from({ length: nOut }, () => new Arena())
@@ -125,9 +127,6 @@ export function leafPass(
     const n = sizeOf(ts[0].shape)
     for (let i = 0; i < nOut; i++) specs[i] = reuse(ts, i) ?? arenas[i].output(dtype, n)
     return map(ts, specs, kernelFor(dtype))
-  }
-  if (checkOrder === undefined) {
-    return zipMany(trees, names, nOut, (ts) => pass(ts)) as Params[]
   }
   const ordered = checkOrder.map((i) => trees[i])
   const orderedNames = checkOrder.map((i) => names[i])
