@@ -75,6 +75,10 @@ describe('flavor knobs', () => {
     expect(() => optimizers.rmsprop({ learningRate: 0.1, centered: true })).toThrow(/flavor 'lasagne' has no centered/)
     expect(() => optimizers.adam({ flavor: 'keras' as never })).toThrow(/adam\.flavor/)
   })
+  it('a knob no flavor of the block has is an unknown option, never silently ignored', () => {
+    expect(() => transforms.scaleByAmsgrad({ flavor: 'optax', nesterov: true } as never)).toThrow(/scaleByAmsgrad\.nesterov: unknown option/)
+    expect(() => transforms.scaleByAdamax({ flavor: 'optax', epsRoot: 1e-8 } as never)).toThrow(/scaleByAdamax\.epsRoot: unknown option/)
+  })
   it("under optax, the learning rate is required, as optax's own", () => {
     expect(() => optimizers.adam({ flavor: 'optax' })).toThrow(/adam\.learningRate/)
   })

@@ -101,7 +101,7 @@ export function adamax(options?: AdamOptions | Hyperparameter): GradientTransfor
 export function amsgrad(options?: AdamOptions | Hyperparameter): GradientTransformation<readonly [ScaleByAmsgradState, ScaleState]> {
   const { learningRate, ...rest } = optionsOf<AdamOptions>('amsgrad', options, ADAM_KEYS)
   const flavor = flavorOf('amsgrad', rest.flavor)
-  checkKnobs('amsgrad', flavor, rest, KNOBS.adam)
+  checkKnobs('amsgrad', flavor, rest, KNOBS.amsgrad)
   const lr = learningRateOf('amsgrad', flavor, learningRate, { lasagne: 1e-3, torch: 1e-3, optax: undefined, tensorflow: 1e-3 })
   return chain(scaleByAmsgrad(rest), scaleByLearningRate(lr))
 }

@@ -5,9 +5,9 @@
  * @module transforms
  */
 import { type GradientTransformation, type Params } from '../core/index.js'
-import { ConfigError } from '../errors/index.js'
 import { type ScaleByAdamOptions, adamFamilyOptions, adamFamilyScalars, adamRecurrence } from './adamFamily.js'
 import { recurrentBlock } from './block.js'
+import { KNOBS } from './flavor.js'
 
 export type { ScaleByAdamOptions } from './adamFamily.js'
 
@@ -43,7 +43,7 @@ export interface ScaleByAdamState {
  * @category transforms
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamState> {
-  const f = adamFamilyOptions('scaleByAdam', options)
+  const f = adamFamilyOptions('scaleByAdam', options, KNOBS.adam)
   return recurrentBlock(adamRecurrence(f.flavor, false, f.decay, f.nesterov), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }
 
@@ -74,7 +74,6 @@ export interface ScaleByAmsgradState extends ScaleByAdamState {
  * @category transforms
  */
 export function scaleByAmsgrad(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAmsgradState> {
-  if (options.nesterov !== undefined) throw new ConfigError('scaleByAmsgrad.nesterov', 'AMSGrad has no Nesterov form (optax amsgrad has none)')
-  const f = adamFamilyOptions('scaleByAmsgrad', options)
+  const f = adamFamilyOptions('scaleByAmsgrad', options, KNOBS.amsgrad)
   return recurrentBlock(adamRecurrence(f.flavor, true, f.decay), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }

@@ -9,7 +9,8 @@
  */
 import { type Expr, type Recurrence, abs, add, div, max, mul, recurrence, sqrt, store as r, sub } from '../kernel/index.js'
 import { flavoredGradient } from './torchGradient.js'
-import { type Flavor, KNOBS, booleanOption, checkKnobs, flavorOf } from './flavor.js'
+import { checkOptions } from '../errors/index.js'
+import { type Flavor, type Knobs, booleanOption, checkKnobs, flavorOf } from './flavor.js'
 import { DECAY, type HyperSpec, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 
 /**
@@ -45,10 +46,12 @@ export interface AdamFamily {
   readonly at: (count: number) => { beta1: number; beta2: number; epsilon: number; epsRoot: number; weightDecay: number }
 }
 
-/** Reads `options` of block `owner` (Adamax has no `epsRoot`), with the flavor's defaults. */
-export function adamFamilyOptions(owner: string, options: ScaleByAdamOptions, adamax = false): AdamFamily {
+/** Reads `options` of block `owner` (its flavor knobs `knobs`), with the flavor's defaults. */
+export function adamFamilyOptions(owner: string, options: ScaleByAdamOptions, knobs: Knobs): AdamFamily {
   const flavor = flavorOf(owner, options.flavor)
-  checkKnobs(owner, flavor, options, adamax ? KNOBS.adamax : KNOBS.adam)
+  // the family shares one options type: a knob no flavor of this block has is an unknown option
+  checkOptions(owner, options, ['beta1', 'beta2', 'epsilon', 'flavor', ...new Set(Object.values(knobs).flat())])
+  checkKnobs(owner, flavor, options, knobs)
   const epsilon: HyperSpec = [flavor === 'tensorflow' ? 1e-7 : 1e-8, NON_NEGATIVE]
   const spec = { beta1: [0.9, DECAY], beta2: [0.999, DECAY], epsilon, epsRoot: [0, NON_NEGATIVE], weightDecay: [0, NON_NEGATIVE] } as const
   const at = hyperparameters(owner, options, spec, ['flavor', 'maximize', 'nesterov'])

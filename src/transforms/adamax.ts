@@ -7,6 +7,7 @@
 import { type GradientTransformation, type Params } from '../core/index.js'
 import { type ScaleByAdamOptions, adamFamilyOptions, adamFamilyScalars, adamaxRecurrence } from './adamFamily.js'
 import { recurrentBlock } from './block.js'
+import { KNOBS } from './flavor.js'
 
 /**
  * State of {@link scaleByAdamax}.
@@ -38,6 +39,6 @@ export interface ScaleByAdamaxState {
  * @category transforms
  */
 export function scaleByAdamax(options: ScaleByAdamOptions = {}): GradientTransformation<ScaleByAdamaxState> {
-  const f = adamFamilyOptions('scaleByAdamax', options, true)
+  const f = adamFamilyOptions('scaleByAdamax', options, KNOBS.adamax)
   return recurrentBlock(adamaxRecurrence(f.flavor, f.decay), (count) => count, (round, count) => adamFamilyScalars(round, f, count))
 }

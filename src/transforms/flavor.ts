@@ -45,6 +45,7 @@ const TORCH_GRADIENT: readonly string[] = ['weightDecay', 'maximize']
 /** The knobs of every flavored block, by block. */
 export const KNOBS = {
   adam: { torch: TORCH_GRADIENT, optax: ['epsRoot', 'nesterov'] },
+  amsgrad: { torch: TORCH_GRADIENT, optax: ['epsRoot'] },
   adamax: { torch: TORCH_GRADIENT },
   adagrad: { torch: ['initialAccumulatorValue', 'lrDecay', ...TORCH_GRADIENT], optax: ['initialAccumulatorValue'], tensorflow: ['initialAccumulatorValue'] },
   rms: { torch: ['centered', 'momentum', ...TORCH_GRADIENT], optax: ['centered', 'epsInSqrt', 'biasCorrection'], tensorflow: ['centered'] },
