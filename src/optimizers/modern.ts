@@ -20,6 +20,7 @@ import {
   scaleByRadam,
   type ScaleByRpropOptions,
   scaleByRprop,
+  scaleByTorchNadam,
   scaleByTorchRadam,
   scaleByTrustRatio,
   scaleByYogi,
@@ -46,10 +47,12 @@ export interface AdamwOptions extends LearningRateOptions {
   readonly weightDecay?: Hyperparameter
   /** The leaves that decay (as {@link addDecayedWeights}); default every leaf. */
   readonly mask?: AddDecayedWeightsOptions['mask']
-  /** `'optax'` (the default) or `'torch'` (`torch.optim.AdamW`; {@link adamw} only). */
+  /** `'optax'` (the default) or `'torch'` (`torch.optim.AdamW`, `torch.optim.NAdam`). */
   readonly flavor?: Flavor
   /** torch `AdamW(amsgrad=True)`: AMSGrad's running maximum ({@link adamw} under `'torch'` only); default false. */
   readonly amsgrad?: boolean
+  /** torch `NAdam(momentum_decay)` ({@link nadam}, {@link nadamw} under `'torch'` only); default 4e-3. */
+  readonly momentumDecay?: number
 }
 
 /** optax has no default learning rate (nor torch, for the optimizers here where it is not given). */
@@ -89,36 +92,49 @@ export function adamw(options: AdamwOptions | Hyperparameter): GradientTransform
 /**
  * NAdam (Dozat 2016), optax `nadam`: Adam with Nesterov's look-ahead on
  * the first moment, `mû = beta1 · mu' / (1 − beta1^(t+1)) + (1 − beta1) · g / (1 − beta1^t)`.
+ * With `flavor: 'torch'`, `torch.optim.NAdam` (learning rate 2e-3; its
+ * momentum schedule `momentumDecay`, see {@link scaleByTorchNadam}; `weightDecay`
+ * is torch's coupled L2 decay, default 0).
  *
  * @example
  * const opt = optimizer(nadam({ learningRate: 1e-3 }))
+ * const torchLike = nadam({ learningRate: 2e-3, flavor: 'torch', momentumDecay: 4e-3 })
  * @category optimizers
  */
-export function nadam(options: Omit<AdamwOptions, 'weightDecay' | 'mask'> | Hyperparameter): GradientTransformation<unknown> {
-  const o = optionsOf<AdamwOptions>('nadam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'flavor'])
-  const flavor = catalogFlavor('nadam', o.flavor, false)
-  const lr = learningRateOf('nadam', flavor, o.learningRate, NO_DEFAULT)
-  return chain(nadamScaling(o), scaleByLearningRate(lr))
+export function nadam(options: Omit<AdamwOptions, 'mask'> | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<AdamwOptions>('nadam', options, ['learningRate', 'beta1', 'beta2', 'epsilon', 'epsRoot', 'weightDecay', 'momentumDecay', 'flavor'])
+  const flavor = catalogFlavor('nadam', o.flavor, true)
+  checkKnobs('nadam', flavor, o, { optax: ['epsRoot'], torch: ['weightDecay', 'momentumDecay'] })
+  const lr = learningRateOf('nadam', flavor, o.learningRate, { ...NO_DEFAULT, torch: 2e-3 })
+  return chain(nadamScaling(o, flavor, o.weightDecay), scaleByLearningRate(lr))
 }
 
-/** NAdam's scaling: optax's Nesterov Adam. */
-function nadamScaling(o: AdamwOptions): GradientTransformation<unknown> {
+/** NAdam's scaling: optax's Nesterov Adam, or torch's NAdam (with its coupled `weightDecay`). */
+function nadamScaling(o: AdamwOptions, flavor: 'optax' | 'torch', coupled?: Hyperparameter): GradientTransformation<unknown> {
+  if (flavor === 'torch') {
+    const weightDecay = coupled as number | undefined
+    return scaleByTorchNadam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, momentumDecay: o.momentumDecay, ...(weightDecay === undefined ? {} : { weightDecay }) })
+  }
   return scaleByAdam({ beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, epsRoot: o.epsRoot, flavor: 'optax', nesterov: true })
 }
 
 /**
  * NAdamW, optax `nadamw`: {@link nadam} with decoupled weight decay
- * (`weightDecay` 1e-4), as {@link adamw} adds it to Adam.
+ * (`weightDecay` 1e-4), as {@link adamw} adds it to Adam. With
+ * `flavor: 'torch'`, `torch.optim.NAdam(decoupled_weight_decay=True)`
+ * (learning rate 2e-3, `weightDecay` 0 as torch).
  *
  * @example
  * const opt = optimizer(nadamw({ learningRate: 1e-3, weightDecay: 1e-2 }))
  * @category optimizers
  */
 export function nadamw(options: AdamwOptions | Hyperparameter): GradientTransformation<unknown> {
-  const o = optionsOf<AdamwOptions>('nadamw', options, ADAMW_KEYS)
-  const flavor = catalogFlavor('nadamw', o.flavor, false)
-  const lr = learningRateOf('nadamw', flavor, o.learningRate, NO_DEFAULT)
-  return chain(nadamScaling(o), addDecayedWeights({ weightDecay: o.weightDecay ?? 1e-4, mask: o.mask }), scaleByLearningRate(lr))
+  const o = optionsOf<AdamwOptions>('nadamw', options, [...ADAMW_KEYS, 'momentumDecay'])
+  const flavor = catalogFlavor('nadamw', o.flavor, true)
+  checkKnobs('nadamw', flavor, o, { optax: ['epsRoot'], torch: ['momentumDecay'] })
+  const lr = learningRateOf('nadamw', flavor, o.learningRate, { ...NO_DEFAULT, torch: 2e-3 })
+  const decay = addDecayedWeights({ weightDecay: o.weightDecay ?? (flavor === 'torch' ? 0 : 1e-4), mask: o.mask })
+  return chain(nadamScaling(o, flavor), decay, scaleByLearningRate(lr))
 }
 
 /**

@@ -13,13 +13,14 @@ import ndarray from 'ndarray'
 
 /**
  * What a reduction accumulates per slice:
+ * - `'sum'`: `Σ x` (signed)
  * - `'sumsq'`: `Σ x²`
  * - `'sumabs'`: `Σ |x|`
  * - `'sumpow'`: `Σ |x|^p`
  * - `'maxabs'`: `max |x|` (0 for an empty slice; NaN if the slice holds a NaN)
  * @category kernels
  */
-export type Reduction = 'sumsq' | 'sumabs' | 'sumpow' | 'maxabs'
+export type Reduction = 'sum' | 'sumsq' | 'sumabs' | 'sumpow' | 'maxabs'
 
 /**
  * The one axis validator. Turns `axes` (a number, a list, or `undefined` for
@@ -135,8 +136,9 @@ function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]
  * merged, so a column reduction of a row-major matrix reads memory
  * sequentially and accumulates into a row of per-column sums.
  *
- * Sums are compensated (Kahan): every term is non-negative, so a sum's
- * relative error is at most `2u + 4n·u²` (u = 2⁻⁵³) plus the error of its
+ * Sums are compensated (Kahan). A signed `'sum'` is within
+ * `2u·|Σx| + 4n·u²·Σ|x|` (u = 2⁻⁵³). Every other sum has non-negative
+ * terms, so its relative error is at most `2u + 4n·u²` plus the error of its
  * terms (`u` each for `x²` of float64 data), whatever the order of the
  * walk. The one exception is `'sumsq'` of float32 data, whose squares are
  * exact in float64: it is summed plainly, within `(n − 1)·u`, which stays
@@ -174,8 +176,8 @@ export function reduce(x: Tensor, axes: readonly number[], op: Reduction, p = 2)
   }
   // Kahan: comp holds the low-order part lost by each accumulator so far (negated)
   const comp = new Float64Array(acc.length)
-  const scalar = op === 'sumsq' ? runSumsq : op === 'sumabs' ? runSumabs : runSumpow
-  const vector = op === 'sumsq' ? runSumsqVector : op === 'sumabs' ? runSumabsVector : runSumpowVector
+  const scalar = op === 'sumsq' ? runSumsq : op === 'sumabs' ? runSumabs : op === 'sum' ? runSum : runSumpow
+  const vector = op === 'sumsq' ? runSumsqVector : op === 'sumabs' ? runSumabsVector : op === 'sum' ? runSumVector : runSumpowVector
   walk(dims, off, aoff, 0, (d, a) => {
     if (as === 0) scalar(data, d, s, n, acc, comp, a, p)
     else vector(data, d, s, n, acc, comp, a, as, p)
@@ -186,7 +188,14 @@ export function reduce(x: Tensor, axes: readonly number[], op: Reduction, p = 2)
     acc[i] = v
     if (v !== v) poisoned = true
   }
-  if (poisoned) {
+  if (poisoned && op === 'sum') {
+    // an infinite term makes the compensation NaN: a plain sum of the poisoned slices gives IEEE's ±Infinity or NaN
+    const plain = new Float64Array(acc.length)
+    walk(dims, off, aoff, 0, (d, a) => {
+      for (let k = 0; k < n; k++, d += s, a += as) plain[a] += data[d]
+    })
+    for (let i = 0; i < acc.length; i++) if (acc[i] !== acc[i]) acc[i] = plain[i]
+  } else if (poisoned) {
     // a term of Infinity makes the compensation NaN: the sum of non-negative terms is then Infinity, unless the slice holds a NaN
     const max = reduce(x, axes, 'maxabs')
     for (let i = 0; i < acc.length; i++) if (acc[i] !== acc[i]) acc[i] = max[i] !== max[i] ? NaN : Infinity
@@ -284,31 +293,44 @@ const runSumsq: ScalarRun = (x, d, s, n, acc, comp, a) => {
   merge(acc, comp, a, s0, c0, s1, c1)
 }
 
-const runSumabs: ScalarRun = (x, d, s, n, acc, comp, a) => {
-  let s0 = acc[a]
-  let c0 = comp[a]
-  for (let k = 0; k < n; k++, d += s) {
-    const y = Math.abs(x[d]) - c0
-    const t = s0 + y
-    c0 = t - s0 - y
-    s0 = t
+/** A Kahan run adding `term(x, p)` of each element of one run inside one slice. */
+function termRun(term: (v: number, p: number) => number): ScalarRun {
+  return (x, d, s, n, acc, comp, a, p) => {
+    let s0 = acc[a]
+    let c0 = comp[a]
+    for (let k = 0; k < n; k++, d += s) {
+      const y = term(x[d], p) - c0
+      const t = s0 + y
+      c0 = t - s0 - y
+      s0 = t
+    }
+    acc[a] = s0
+    comp[a] = c0
   }
-  acc[a] = s0
-  comp[a] = c0
 }
 
-const runSumpow: ScalarRun = (x, d, s, n, acc, comp, a, p) => {
-  let s0 = acc[a]
-  let c0 = comp[a]
-  for (let k = 0; k < n; k++, d += s) {
-    const y = Math.abs(x[d]) ** p - c0
-    const t = s0 + y
-    c0 = t - s0 - y
-    s0 = t
+/** A Kahan run adding `term(x, p)` of each element of one run across slices to its own accumulator. */
+function termRunVector(term: (v: number, p: number) => number): VectorRun {
+  return (x, d, s, n, acc, comp, a, as, p) => {
+    for (let k = 0; k < n; k++, d += s, a += as) {
+      const y = term(x[d], p) - comp[a]
+      const sum = acc[a]
+      const t = sum + y
+      comp[a] = t - sum - y
+      acc[a] = t
+    }
   }
-  acc[a] = s0
-  comp[a] = c0
 }
+
+const signed = (v: number): number => v
+const absolute = (v: number): number => Math.abs(v)
+const power = (v: number, p: number): number => Math.abs(v) ** p
+const runSum = termRun(signed)
+const runSumabs = termRun(absolute)
+const runSumpow = termRun(power)
+const runSumVector = termRunVector(signed)
+const runSumabsVector = termRunVector(absolute)
+const runSumpowVector = termRunVector(power)
 
 /** `Σ x²` of one run inside one slice, plainly summed (float32 data: every square exact). */
 function runSumsqPlain(x: FloatArray, d: number, s: number, n: number): number {
@@ -340,26 +362,6 @@ const runSumsqVector: VectorRun = (x, d, s, n, acc, comp, a, as) => {
   for (let k = 0; k < n; k++, d += s, a += as) {
     const v = x[d]
     const y = v * v - comp[a]
-    const sum = acc[a]
-    const t = sum + y
-    comp[a] = t - sum - y
-    acc[a] = t
-  }
-}
-
-const runSumabsVector: VectorRun = (x, d, s, n, acc, comp, a, as) => {
-  for (let k = 0; k < n; k++, d += s, a += as) {
-    const y = Math.abs(x[d]) - comp[a]
-    const sum = acc[a]
-    const t = sum + y
-    comp[a] = t - sum - y
-    acc[a] = t
-  }
-}
-
-const runSumpowVector: VectorRun = (x, d, s, n, acc, comp, a, as, p) => {
-  for (let k = 0; k < n; k++, d += s, a += as) {
-    const y = Math.abs(x[d]) ** p - comp[a]
     const sum = acc[a]
     const t = sum + y
     comp[a] = t - sum - y

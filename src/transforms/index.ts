@@ -30,9 +30,11 @@ export {
   scaleByLion,
   scaleByRadam,
   scaleByRprop,
+  scaleByTorchNadam,
+  type ScaleByTorchNadamOptions,
   scaleByTorchRadam,
   type ScaleByTorchOptions,
   scaleByYogi,
 } from './modern.js'
-export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, clipByBlockRms, scaleByTrustRatio } from './leafScaling.js'
+export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, centralize, clipByBlockRms, scaleByTrustRatio } from './leafScaling.js'
 export type { RecurrentState } from './block.js'

@@ -1,14 +1,15 @@
 /**
  * optax's transformations that scale each leaf (or each unit of a leaf) by
  * a factor of its own norms: block-RMS clipping, the trust ratio of LARS
- * and LAMB, and adaptive gradient clipping.
+ * and LAMB, and adaptive gradient clipping; and gradient centralization,
+ * which subtracts each unit's mean.
  *
  * @module transforms
  */
 import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, transformation } from '../core/index.js'
 import { sliceNorms, totalNorm } from '../constraints/norms.js'
 import { ConfigError, checkNumber, checkOptions } from '../errors/index.js'
-import { type Tensor, dtypeOf, normalizeAxes, roundTo, scaleAll, scaleSlices } from '../tensor/index.js'
+import { type Tensor, broadcastSlices, dtypeOf, normalizeAxes, reduce, roundTo, scaleAll, scaleSlices, sub } from '../tensor/index.js'
 import { mapTree, zipTrees } from '../tree/index.js'
 
 /** A stateless stage mapping each leaf's update `u` (and its param `p`, zipped with the params first, when `f` reads it). */
@@ -139,5 +140,33 @@ export function adaptiveGradClip(clipping: number, options: AdaptiveGradClipOpti
       return scaleSlices(u, factors, axes)
     },
     true,
+  )
+}
+
+/**
+ * Gradient centralization (Yong et al. 2020; optax `centralize`): each
+ * update leaf of rank ≥ 2 minus its mean over every axis but the first,
+ * `u − mean(u, axes 1..)`, so each output unit's update sums to zero.
+ * Leaves of rank 0 and 1 pass unchanged. The mean is a compensated float64
+ * sum rounded to the leaf's dtype; an infinite element makes its unit's
+ * mean infinite and that element NaN, as in optax.
+ *
+ * @example
+ * const tx = chain(centralize(), adam(1e-3))
+ * @category transforms
+ */
+export function centralize(): GradientTransformation<EmptyState> {
+  return leafStage(
+    'centralize',
+    (u) => {
+      const nd = u.shape.length
+      if (nd < 2) return u
+      const axes = Array.from({ length: nd - 1 }, (_, i) => i + 1)
+      const r = roundTo(dtypeOf(u))
+      const count = u.size / u.shape[0]
+      const means = reduce(u, axes, 'sum').map((s) => r(r(s) / count))
+      return sub(u, broadcastSlices(means, u.shape, axes))
+    },
+    false,
   )
 }

@@ -333,3 +333,76 @@ export function scaleByTorchRadam(options: ScaleByTorchOptions = {}): GradientTr
 function torchScalars(round: (x: number) => number, h: { beta1: number; beta2: number; epsilon: number; epsRoot: number }, count: number) {
   return { ...moments(round, h.beta1, h.beta2, count), epsilon: round(h.epsilon), epsRoot: round(h.epsRoot) }
 }
+
+/**
+ * torch's NAdam: `d = (1 − μ_t) / (1 − Π_t) · g / den + μ_{t+1} / (1 − Π_t · μ_{t+1}) · m' / den`,
+ * `den = sqrt(v' / (1 − β2^t)) + ε`, with torch's moments.
+ */
+const nadamTorch = (decay: boolean) =>
+  recurrence({
+    name: `nadam (torch${decay ? ', weight decay' : ''})`,
+    state: ['mu', 'nu'],
+    scalars: [...MOMENT_SCALARS, 'gradCoef', 'momentCoef', 'sign', 'weightDecay'],
+    params: decay,
+    step: (x, s) => {
+      const g = flavoredGradient('torch', x, s, decay)
+      const { mu1, nu1 } = torchMoments(g, x.mu, x.nu, s)
+      const den = r(add(r(sqrt(r(div(nu1, s.bc2)))), s.epsilon))
+      return { update: r(add(r(mul(s.gradCoef, r(div(g, den)))), r(mul(s.momentCoef, r(div(mu1, den)))))), mu: mu1, nu: nu1 }
+    },
+  })
+
+/**
+ * Options of {@link scaleByTorchNadam}.
+ * @category model
+ */
+export interface ScaleByTorchNadamOptions extends ScaleByTorchOptions {
+  /** torch `momentum_decay` `ψ`: `μ_t = beta1 · (1 − 0.5 · 0.96^(t·ψ))`; `>= 0`, default 4e-3. */
+  readonly momentumDecay?: number
+}
+
+/**
+ * The momentum schedule's running product `Π_t = μ_1 ⋯ μ_t` as torch keeps
+ * it: a float32 scalar, each factor rounded to float32 before the product.
+ * The last product is remembered, so a training loop pays one factor a step.
+ */
+function muProducts(mu: (t: number) => number): (t: number) => number {
+  let last = { t: 0, value: 1 }
+  return (t) => {
+    let { t: k, value } = t >= last.t ? last : { t: 0, value: 1 }
+    for (; k < t; k++) value = Math.fround(value * Math.fround(mu(k + 1)))
+    last = { t, value }
+    return value
+  }
+}
+
+/**
+ * torch's NAdam scaling (`torch.optim.NAdam` without the learning rate):
+ * `(1 − μ_t) / (1 − Π_t) · g / den + μ_{t+1} / (1 − Π_{t+1}) · m' / den`,
+ * `den = sqrt(v' / (1 − beta2^t)) + epsilon`, where
+ * `μ_t = beta1 · (1 − 0.5 · 0.96^(t · momentumDecay))` and `Π_t` is their
+ * product, kept in float32 as torch keeps it. torch's moments (defaults
+ * 0.9, 0.999, 1e-8); `weightDecay` is torch's coupled decay.
+ *
+ * @example
+ * const torchNadam = chain(scaleByTorchNadam(), scaleByLearningRate(2e-3))
+ * @category transforms
+ */
+export function scaleByTorchNadam(options: ScaleByTorchNadamOptions = {}): GradientTransformation<RecurrentState<'mu' | 'nu'>> {
+  const at = hyperparameters('scaleByTorchNadam', options, momentSpec(1e-8, 0), ['weightDecay', 'momentumDecay'])
+  const wd = checkNumber('weightDecay', options.weightDecay ?? 0, { min: 0 })
+  const psi = checkNumber('momentumDecay', options.momentumDecay ?? 4e-3, { min: 0 })
+  const mu = (t: number) => at(t - 1).beta1 * (1 - 0.5 * 0.96 ** (t * psi))
+  const product = muProducts(mu)
+  return recurrentBlock(nadamTorch(options.weightDecay !== undefined), at, (round, h, count) => {
+    const t = count + 1
+    const next = mu(t + 1)
+    return {
+      ...torchScalars(round, h, count),
+      gradCoef: round((1 - mu(t)) / (1 - product(t))),
+      momentCoef: round(next / (1 - product(t) * next)),
+      sign: 1,
+      weightDecay: round(wd),
+    }
+  })
+}
