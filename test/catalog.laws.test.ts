@@ -5,15 +5,21 @@
 import { describe, it } from 'vitest'
 import { checkTransformLaws } from '../laws/index.js'
 import { type GradientTransformation } from '../src/core/index.js'
-import { adabelief, adamw, lamb, lars, lion, nadam, nadamw, radam, rprop, yogi } from '../src/optimizers/index.js'
+import { adabelief, adafactor, adamw, lamb, lars, lion, nadam, nadamw, noisySgd, radam, rprop, yogi } from '../src/optimizers/index.js'
 import {
   adaptiveGradClip,
   addDecayedWeights,
+  addNoise,
+  centralize,
   clip,
   clipByBlockRms,
   ema,
   keepParamsNonnegative,
+  scaleByFactoredRms,
+  scaleByParamBlockRms,
   scaleBySign,
+  scaleByTorchAdafactor,
+  scaleByTorchNadam,
   scaleByTrustRatio,
 } from '../src/transforms/index.js'
 
@@ -42,6 +48,19 @@ const CASES: [string, () => GradientTransformation<unknown>][] = [
   ['clipByBlockRms', () => clipByBlockRms(0.5)],
   ['scaleByTrustRatio', () => scaleByTrustRatio()],
   ['adaptiveGradClip', () => adaptiveGradClip(0.1)],
+  ['nadam, torch, coupled decay', () => nadam({ flavor: 'torch', weightDecay: 0.01 })],
+  ['nadamw, torch', () => nadamw({ flavor: 'torch', weightDecay: 0.01 })],
+  ['adafactor', () => adafactor({ learningRate: 1e-2 })],
+  ['adafactor, factored, momentum, decay', () => adafactor({ learningRate: 1e-2, minDimSizeToFactor: 1, momentum: 0.9, weightDecayRate: 1e-3 })],
+  ['adafactor, torch', () => adafactor({ flavor: 'torch', weightDecay: 0.01 })],
+  ['noisySgd', () => noisySgd({ learningRate: 0.1, seed: 3 })],
+  ['centralize', () => centralize()],
+  ['ema, float32 accumulator', () => ema({ decay: 0.9, debias: false, accumulatorDtype: 'float32' })],
+  ['scaleByFactoredRms', () => scaleByFactoredRms({ minDimSizeToFactor: 1 })],
+  ['scaleByParamBlockRms', () => scaleByParamBlockRms()],
+  ['scaleByTorchAdafactor', () => scaleByTorchAdafactor()],
+  ['scaleByTorchNadam', () => scaleByTorchNadam()],
+  ['addNoise', () => addNoise({ seed: 1 })],
 ]
 
 describe('the catalog passes checkTransformLaws', () => {

@@ -120,6 +120,8 @@ const TABLE: Record<string, readonly (Kind | ExtraKind)[]> = {
   normalizeAxes: ['axes', 'int', 'string'],
   reducedShape: ['shape', 'axes', 'bool'],
   broadcastSlices: ['any', 'shape', 'axes'],
+  broadcastTo: ['tensor', 'shape'],
+  checkShape: ['shape', 'label'],
   scaleSlices: ['tensor', 'any', 'axes'],
   gather: ['tensor', 'any', 'int', 'int'],
   assertTensor: ['any', 'label'],

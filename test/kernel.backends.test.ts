@@ -37,6 +37,12 @@ const OPTIMIZERS: Record<string, () => GradientTransformation<unknown>> = {
   'adagrad, optax': () => O.adagrad({ learningRate: 0.1, flavor: 'optax' }),
   'adadelta, tensorflow': () => O.adadelta({ learningRate: 0.1, flavor: 'tensorflow' }),
   'momentum, torch': () => O.momentum({ learningRate: 0.1, momentum: 0.9, flavor: 'torch', dampening: 0.1 }),
+  // a float32 accumulator beside float64 leaves (`fround`), and the factored moment's own programs
+  'adafactor, momentum': () => O.adafactor({ learningRate: 0.1, minDimSizeToFactor: 1, momentum: 0.9 }),
+  'adafactor, torch': () => O.adafactor({ flavor: 'torch', weightDecay: 0.01 }),
+  'nadam, torch': () => O.nadam({ flavor: 'torch', weightDecay: 0.01 }),
+  adamw: () => O.adamw({ learningRate: 0.1 }),
+  lion: () => O.lion({ learningRate: 0.1 }),
 }
 
 /** Runs `steps` steps of `tx` on `backend`, pure or donating (on copies), and returns every number it produced. */

@@ -41,7 +41,7 @@ function naiveReduce(t: Tensor, axes: readonly number[], op: Reduction, p: numbe
     idx.forEach((i, ax) => (slot += axes.includes(ax) ? 0 : i * ks[ax]))
     const x = t.get(...idx)
     const a = Math.abs(x)
-    const term = op === 'sumsq' ? x * x : op === 'sumabs' ? a : op === 'sumpow' ? a ** p : a
+    const term = op === 'sum' ? x : op === 'sumsq' ? x * x : op === 'sumabs' ? a : op === 'sumpow' ? a ** p : a
     if (op === 'maxabs') values[slot] = Number.isNaN(values[slot]) || values[slot] >= term ? values[slot] : term
     else values[slot] += term
     scale[slot] += Math.abs(term)
@@ -59,7 +59,7 @@ function expectClose(got: Float64Array, want: { values: number[]; scale: number[
   }
 }
 
-const ops: Reduction[] = ['sumsq', 'sumabs', 'sumpow', 'maxabs']
+const ops: Reduction[] = ['sum', 'sumsq', 'sumabs', 'sumpow', 'maxabs']
 
 describe('reduce', () => {
   for (const op of ops) {
@@ -75,6 +75,14 @@ describe('reduce', () => {
   test.prop([arbViewAxes(true), fc.constantFrom(...ops)])('NaN and Infinity propagate into their slice only', ([v, axes], op) => {
     const norm = normalizeAxes(axes, v.t.shape.length, 'axes')
     expectClose(reduce(v.t, norm, op, 3), naiveReduce(v.t, norm, op, 3), op === 'maxabs')
+  })
+
+  test("sum: signed, compensated, and IEEE's Infinity arithmetic per slice", () => {
+    // 1e16 + 1 + 1 − 1e16 is 0 summed plainly left to right (each 1 is lost); the compensated sum keeps them
+    expect(Array.from(reduce(tensor([1e16, 1, 1, -1e16]), [0], 'sum'))).toEqual([2])
+    const x = tensor([Infinity, 1, -Infinity, 2, Infinity, 3, -Infinity, -Infinity, 4], [3, 3])
+    expect(Array.from(reduce(x, [1], 'sum'))).toEqual([NaN, Infinity, -Infinity])
+    expect(Array.from(reduce(x, [0], 'sum'))).toEqual([NaN, NaN, -Infinity])
   })
 
   test('maxabs: a NaN anywhere in a slice wins over larger values, and empty slices are 0', () => {

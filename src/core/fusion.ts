@@ -17,7 +17,7 @@
  *
  * @module core
  */
-import { type Expr, type Precision, type Recurrence, compile, fuse, recurrence, store, sub } from '../kernel/index.js'
+import { type Expr, type Precision, type Program, type Recurrence, compile, fuse, recurrence, store, sub } from '../kernel/index.js'
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
@@ -224,6 +224,17 @@ export function recurrenceKernels<Sc extends string>(
     const raw = compile(f.program, dtype, precision)
     return (n, outs, ins) => raw(n, outs, ins, values)
   })
+}
+
+/**
+ * Runs `program` once over same-shape tensors (any views: broadcast views
+ * of per-slice values included) and returns its outputs as new contiguous
+ * tensors of `dtype`, each operation rounded where the program stores.
+ * `names` label the inputs in shape errors.
+ */
+export function evaluate(program: Program, inputs: readonly Tensor[], dtype: Dtype, scalars: readonly number[], names?: readonly string[]): Tensor[] {
+  const raw = compile(program, dtype)
+  return map(inputs, program.outputs.map(() => dtype), (n, outs, ins) => raw(n, outs, ins, scalars), names)
 }
 
 /** The update as it is: with an epilogue, a scale of it and the addition to the params. */

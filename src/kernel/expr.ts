@@ -15,8 +15,8 @@
 /** Binary operations, each IEEE 754 float64 (`max`/`min` as `Math.max`/`Math.min`: NaN wins, `-0 < +0`). */
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min'
 
-/** Unary operations (`sqrt` correctly rounded, as `Math.sqrt`). */
-export type UnaryOp = 'sqrt' | 'abs' | 'neg'
+/** Unary operations (`sqrt` correctly rounded, as `Math.sqrt`; `fround` rounds to float32 whatever the leaf dtype, as `Math.fround`). */
+export type UnaryOp = 'sqrt' | 'abs' | 'neg' | 'fround'
 
 /** Comparisons for {@link where}: false whenever an operand is NaN. */
 export type Comparison = 'lt' | 'le' | 'eq'
@@ -105,6 +105,8 @@ export const sqrt = unary('sqrt')
 export const abs = unary('abs')
 /** `−a`. */
 export const neg = unary('neg')
+/** `a` rounded to float32 whatever the leaf dtype: a value a framework keeps in a float32 accumulator beside float64 leaves. */
+export const fround = unary('fround')
 
 /** `a` rounded to the leaf dtype: where the unfused stage stores it in a tensor. */
 export function store(a: Operand): Expr {
@@ -187,7 +189,7 @@ export function describeProgram(outputs: readonly Expr[]): string {
 }
 
 /** Operations whose float64 result on float32 operands is a float32 value: nothing to round. */
-const EXACT = new Set(['max', 'min', 'abs', 'neg'])
+const EXACT = new Set(['max', 'min', 'abs', 'neg', 'fround'])
 
 /**
  * True when every value `program` computes on float32 data is a float32
@@ -215,7 +217,7 @@ export function float32Exact(program: Program): boolean {
         return Math.fround(e.value) === e.value || Number.isNaN(e.value)
       case 'unary':
       case 'binary':
-        return EXACT.has(e.op) || (consumers.get(e) ?? []).every((c) => c.kind === 'store') || (outputs.has(e) && (consumers.get(e) ?? []).length === 0)
+        return EXACT.has(e.op) || (consumers.get(e) ?? []).every((c) => c.kind === 'store' || (c.kind === 'unary' && c.op === 'fround')) || (outputs.has(e) && (consumers.get(e) ?? []).length === 0)
     }
   })
 }

@@ -8,4 +8,4 @@
 export * from './expr.js'
 export { type RawKernel } from './js.js'
 export { type Precision, wasmSupported } from './wasm.js'
-export { type Backend, type Epilogue, type Fused, type Recurrence, activeBackend, compile, fuse, recurrence, setBackend } from './recurrence.js'
+export { type Backend, type Epilogue, type Fused, type Recurrence, activeBackend, compile, fuse, program, recurrence, setBackend } from './recurrence.js'

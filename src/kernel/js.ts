@@ -61,6 +61,9 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   store: (d, n, a) => {
     for (let k = 0; k < n; k++) d[k] = F(a[k])
   },
+  fround: (d, n, a) => {
+    for (let k = 0; k < n; k++) d[k] = F(a[k])
+  },
   lt: (d, n, a, b, t, e) => {
     for (let k = 0; k < n; k++) d[k] = a[k] < b[k] ? t[k] : e[k]
   },

@@ -70,6 +70,23 @@ const input = (index: number): Expr => Object.freeze({ kind: 'input', index })
 const scalar = (index: number): Expr => Object.freeze({ kind: 'scalar', index })
 
 /**
+ * A program of its own (not a block's recurrence): `build` gets the nodes of
+ * `inputs` arrays and of `scalars` per-call numbers and returns one
+ * expression per output. For the elementwise parts of stages that also
+ * reduce (a factored second moment, broadcast factors).
+ *
+ * @example
+ * const AXPY = program('axpy', 2, 1, ([x, y], [a]) => [store(add(store(mul(a, x)), y))])
+ */
+export function program(name: string, inputs: number, scalars: number, build: (x: readonly Expr[], s: readonly Expr[]) => readonly Expr[]): Program {
+  const outputs = build(
+    Array.from({ length: inputs }, (_, i) => input(i)),
+    Array.from({ length: scalars }, (_, i) => scalar(i)),
+  )
+  return Object.freeze({ key: `${name}:${inputs}:${scalars}:${describeProgram(outputs)}`, inputs, scalars, outputs })
+}
+
+/**
  * `r` with `e` folded in, as one program: inputs `[g, ...state, p?]`,
  * scalars `[...r.scalars, pre?, post?]`, outputs `[out, ...new state]`
  * where

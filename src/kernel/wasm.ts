@@ -194,8 +194,10 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
         const at = regions[e.index].offset
         if (fast || !f32) loop.push(...address, ...simd(V128_LOAD), ...mem(4, at + 16 * h))
         else loop.push(...address, ...simd(LOAD64_ZERO), ...mem(3, at + 8 * h), ...simd(PROMOTE))
-      } else if (e.kind === 'store') {
-        loop.push(...args, ...(f32 && !fast ? [...simd(DEMOTE), ...simd(PROMOTE)] : []))
+      } else if (e.kind === 'store' || (e.kind === 'unary' && e.op === 'fround')) {
+        // float32 lanes hold float32 values already; float64 lanes round through them
+        const rounds = e.kind === 'store' ? f32 && !fast : !fast
+        loop.push(...args, ...(rounds ? [...simd(DEMOTE), ...simd(PROMOTE)] : []))
       } else if (e.kind === 'where') {
         // bitselect(then, otherwise, a test b)
         loop.push(...get(e.then, h), ...get(e.otherwise, h), ...get(e.a, h), ...get(e.b, h), ...lane(e.test), ...simd(BITSELECT))

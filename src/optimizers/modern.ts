@@ -9,6 +9,8 @@ import { type GradientTransformation, chain } from '../core/index.js'
 import { ConfigError, describe } from '../errors/index.js'
 import {
   type AddDecayedWeightsOptions,
+  type AddNoiseOptions,
+  addNoise,
   type Flavor,
   type Hyperparameter,
   addDecayedWeights,
@@ -20,6 +22,12 @@ import {
   scaleByRadam,
   type ScaleByRpropOptions,
   scaleByRprop,
+  scale,
+  clipByBlockRms,
+  ema,
+  scaleByFactoredRms,
+  scaleByParamBlockRms,
+  scaleByTorchAdafactor,
   scaleByTorchNadam,
   scaleByTorchRadam,
   scaleByTrustRatio,
@@ -310,4 +318,112 @@ export function rprop(options: (Omit<ScaleByRpropOptions, 'learningRate'> & { re
   const lr = o?.learningRate ?? (flavor === 'torch' ? 1e-2 : undefined)
   if (lr === undefined) throw new ConfigError('rprop.learningRate', 'a required option is missing (optax has no default learning rate here)')
   return scaleByRprop({ ...o, learningRate: lr, flavor })
+}
+
+/**
+ * Options of {@link adafactor}. optax's knobs by default; under
+ * `flavor: 'torch'`, torch's (`beta2Decay`, `epsilon`, `epsilon2`, `d`,
+ * `weightDecay`, `maximize`).
+ * @category model
+ */
+export interface AdafactorOptions extends LearningRateOptions {
+  /** optax: factor only where the second-largest dimension is at least this; default 128. */
+  readonly minDimSizeToFactor?: number
+  /** optax: the exponent of the decay `1 − t^(−decayRate)`; default 0.8. */
+  readonly decayRate?: number
+  /** optax: subtracted from the step in the decay; default 0. */
+  readonly decayOffset?: number
+  /** optax: scale the step by each param's RMS; default true. */
+  readonly multiplyByParameterScale?: boolean
+  /** optax: clip each leaf's update to this RMS, `null` for none; default 1. */
+  readonly clippingThreshold?: number | null
+  /** optax: momentum of an EMA of the updates (no debiasing), `null` for none; default none. */
+  readonly momentum?: number | null
+  /** optax: decoupled weight decay after the scaling, `null` for none; default none. */
+  readonly weightDecayRate?: Hyperparameter | null
+  /** optax: the leaves that decay; default every leaf. */
+  readonly weightDecayMask?: AddDecayedWeightsOptions['mask']
+  /** optax: added to each squared gradient (default 1e-30); torch: `ε1`, the root's floor (default the dtype's machine epsilon). */
+  readonly epsilon?: number
+  /** optax: factor the second moment at all; default true. */
+  readonly factored?: boolean
+  /** torch: `τ`, `1 − β̂2_t = t^τ`; default −0.8. */
+  readonly beta2Decay?: number
+  /** torch: `ε2`, the floor of the params' RMS; default 1e-3. */
+  readonly epsilon2?: number
+  /** torch: the update's RMS clipping threshold; default 1. */
+  readonly d?: number
+  /** torch: decoupled weight decay `p ← p · (1 − lr · λ)`; default 0. */
+  readonly weightDecay?: number
+  /** torch: ascend; default false. */
+  readonly maximize?: boolean
+  /** `'optax'` (the default) or `'torch'` (`torch.optim.Adafactor`). */
+  readonly flavor?: Flavor
+}
+
+const ADAFACTOR_KNOBS = {
+  optax: ['minDimSizeToFactor', 'decayRate', 'decayOffset', 'multiplyByParameterScale', 'clippingThreshold', 'momentum', 'weightDecayRate', 'weightDecayMask', 'factored'],
+  torch: ['beta2Decay', 'epsilon2', 'd', 'weightDecay', 'maximize'],
+}
+
+/**
+ * Adafactor (Shazeer & Stern 2018), optax `adafactor`:
+ * `chain(scaleByFactoredRms, clipByBlockRms(clippingThreshold), scale(learningRate),
+ * scaleByParamBlockRms(), ema(momentum), addDecayedWeights(weightDecayRate), scale(−1))`,
+ * each stage present when its option is (the learning rate is optional, as
+ * in optax). With `flavor: 'torch'`, `torch.optim.Adafactor`
+ * ({@link scaleByTorchAdafactor}, learning rate 1e-2): torch factors every
+ * leaf of rank ≥ 2 over its last two axes, steps by
+ * `max(ε2, RMS(p)) · min(lr, 1/√t)` and clips the update's RMS to `d`.
+ *
+ * @example
+ * const opt = optimizer(adafactor({ learningRate: 1e-2 }))
+ * const torchLike = adafactor({ flavor: 'torch' })
+ * @category optimizers
+ */
+export function adafactor(options: AdafactorOptions | Hyperparameter = {}): GradientTransformation<unknown> {
+  const o = optionsOf<AdafactorOptions>('adafactor', options, ['learningRate', 'epsilon', 'flavor', ...ADAFACTOR_KNOBS.optax, ...ADAFACTOR_KNOBS.torch])
+  const flavor = catalogFlavor('adafactor', o.flavor, true)
+  checkKnobs('adafactor', flavor, o, ADAFACTOR_KNOBS)
+  if (flavor === 'torch') {
+    const lr = learningRateOf('adafactor', flavor, o.learningRate, { ...NO_DEFAULT, torch: 1e-2 })
+    if (typeof lr !== 'number') throw new ConfigError('adafactor.learningRate', `torch's Adafactor takes a number, got ${describe(lr)}`)
+    const { beta2Decay, epsilon, epsilon2, d, weightDecay, maximize } = o
+    return scaleByTorchAdafactor({ learningRate: lr, beta2Decay, epsilon, epsilon2, d, weightDecay, maximize })
+  }
+  const stages: GradientTransformation<unknown>[] = [
+    scaleByFactoredRms({ factored: o.factored, decayRate: o.decayRate, stepOffset: o.decayOffset, minDimSizeToFactor: o.minDimSizeToFactor, epsilon: o.epsilon }),
+  ]
+  const threshold = o.clippingThreshold === undefined ? 1 : o.clippingThreshold
+  if (threshold !== null) stages.push(clipByBlockRms(threshold))
+  if (o.learningRate !== undefined) stages.push(scale(o.learningRate))
+  if (o.multiplyByParameterScale ?? true) stages.push(scaleByParamBlockRms())
+  if (o.momentum !== undefined && o.momentum !== null) stages.push(ema({ decay: o.momentum, debias: false, accumulatorDtype: 'float32' })) // optax's dtype_momentum
+  if (o.weightDecayRate !== undefined && o.weightDecayRate !== null) stages.push(addDecayedWeights({ weightDecay: o.weightDecayRate, mask: o.weightDecayMask }))
+  stages.push(scale(-1))
+  return chain(...stages)
+}
+
+/**
+ * Options of {@link noisySgd}.
+ * @category model
+ */
+export interface NoisySgdOptions extends LearningRateOptions, AddNoiseOptions {}
+
+/**
+ * Noisy SGD (Neelakantan et al. 2015), optax `noisy_sgd`:
+ * `chain(addNoise({ eta, gamma, seed }), scaleByLearningRate)`, so
+ * `u = −lr · (g + sqrt(eta / (1 + t)^gamma) · z)`. The noise comes from a
+ * documented counter-based generator keyed by the seed and step held in
+ * the state ({@link normal}), so a checkpoint resumes it bit for bit; its
+ * samples are not jax's.
+ *
+ * @example
+ * const opt = optimizer(noisySgd({ learningRate: 0.1, eta: 0.01, seed: 7 }))
+ * @category optimizers
+ */
+export function noisySgd(options: NoisySgdOptions | Hyperparameter): GradientTransformation<unknown> {
+  const o = optionsOf<NoisySgdOptions>('noisySgd', options, ['learningRate', 'eta', 'gamma', 'seed'])
+  const lr = learningRateOf('noisySgd', 'optax', o.learningRate, NO_DEFAULT)
+  return chain(addNoise({ eta: o.eta, gamma: o.gamma, seed: o.seed }), scaleByLearningRate(lr))
 }

@@ -13,8 +13,16 @@ function checkDtype(dtype: unknown, where: string): Dtype {
   return dtype
 }
 
-/** Throws a `ShapeError` naming `where` unless `shape` is a list of non-negative integers. */
-function checkShape(shape: Shape, where: string): number[] {
+/**
+ * The shape validator: returns a copy of `shape`, or throws a `ShapeError`
+ * naming `where` unless it is a list of non-negative integers.
+ *
+ * @example
+ * checkShape([2, 3], 'shape') // [2, 3]
+ * checkShape([2, -1], 'shape') // throws ShapeError: "shape: axis 1 has invalid length -1"
+ * @category utils
+ */
+export function checkShape(shape: Shape, where: string): number[] {
   if (!Array.isArray(shape)) throw new ShapeError(where, `expected a list of axis lengths, got ${describe(shape)}`)
   for (let i = 0; i < shape.length; i++) {
     if (!Number.isInteger(shape[i]) || shape[i] < 0) throw new ShapeError(where, `axis ${i} has invalid length ${describe(shape[i])}`)

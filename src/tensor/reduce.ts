@@ -6,9 +6,10 @@
  *
  * @module tensor
  */
-import { AxisError, describe } from '../errors/index.js'
+import { AxisError, ShapeError, describe } from '../errors/index.js'
 import { TAKEN, donatedError } from './taken.js'
-import { type FloatArray, type Shape, type Tensor, allocate, dtypeOf, fromStorage, rowMajorStrides, sizeOf } from './tensor.js'
+import { checkShape } from './create.js'
+import { type FloatArray, type Shape, type Tensor, allocate, assertTensor, dtypeOf, formatShape, fromStorage, rowMajorStrides, sizeOf } from './tensor.js'
 import ndarray from 'ndarray'
 
 /**
@@ -378,6 +379,24 @@ export function broadcastSlices(values: Float64Array, shape: Shape, axes: readon
   const kept = reducedShape(shape, axes, true)
   const strides = rowMajorStrides(kept).map((s, i) => (axes.includes(i) ? 0 : s))
   return ndarray(values, shape.slice(), strides, 0)
+}
+
+/**
+ * A view of `t` broadcast to `shape` (of the same rank): each axis where
+ * `t` has length 1 and `shape` does not is read with stride 0. Throws a
+ * `ShapeError` for another length that differs.
+ *
+ * @example
+ * broadcastTo(tensor([[1], [2]]), [2, 3]) // [[1, 1, 1], [2, 2, 2]], no copy
+ * @category kernels
+ */
+export function broadcastTo(t: Tensor, shape: Shape): Tensor {
+  assertTensor(t, 't')
+  checkShape(shape, 'shape')
+  if (shape.length !== t.shape.length || t.shape.some((n, i) => n !== shape[i] && n !== 1)) {
+    throw new ShapeError('t', `shape ${formatShape(t.shape)} does not broadcast to ${formatShape(shape)}`)
+  }
+  return ndarray(t.data, shape.slice(), t.stride.map((s, i) => (t.shape[i] === shape[i] ? s : 0)), t.offset)
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { type GradientTransformation } from '../core/index.js'
 import { ConfigError, describe } from '../errors/index.js'
-import { type Expr, add, div, max, min, mul, neg, recurrence, store, where } from '../kernel/index.js'
+import { type Expr, add, div, fround, max, min, mul, neg, recurrence, store, where } from '../kernel/index.js'
 import { type RecurrentState, recurrentBlock } from './block.js'
 import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
 import { type LeafSpec, type MaskedState, masked } from './select.js'
@@ -115,14 +115,16 @@ export function keepParamsNonnegative(): GradientTransformation<RecurrentState<n
 }
 
 /** The moving average `ema' = (1 − decay) · u + decay · ema`, and the update `ema'` or its debiased `ema' / (1 − decay^t)`. */
-const emaRecurrence = (debias: boolean) =>
+const emaRecurrence = (debias: boolean, float32: boolean) =>
   recurrence({
-    name: debias ? 'ema (debiased)' : 'ema',
+    name: `ema${debias ? ' (debiased)' : ''}${float32 ? ' (float32 accumulator)' : ''}`,
     state: ['ema'],
     scalars: ['decay', 'oneMinusDecay', 'correction'],
     step: ({ g, ema }, { decay, oneMinusDecay, correction }) => {
-      const ema1 = store(add(store(mul(oneMinusDecay, g)), store(mul(decay, ema))))
-      return { update: debias ? store(div(ema1, correction)) : ema1, ema: ema1 }
+      // beside a float32 accumulator, jax computes `decay · ema` in float32
+      const ema1 = store(add(store(mul(oneMinusDecay, g)), float32 ? fround(mul(decay, ema)) : store(mul(decay, ema))))
+      // the update is the leaf-dtype average; the state keeps it as the accumulator's dtype holds it
+      return { update: debias ? store(div(ema1, correction)) : ema1, ema: float32 ? fround(ema1) : ema1 }
     },
   })
 
@@ -135,6 +137,8 @@ export interface EmaOptions {
   readonly decay: Hyperparameter
   /** Divide by `1 − decay^t` (as Adam's bias correction); default true. */
   readonly debias?: boolean
+  /** optax `accumulator_dtype`: `'float32'` keeps the average rounded to float32 (in a tensor of the leaf's dtype) beside float64 leaves; default the leaf dtype. */
+  readonly accumulatorDtype?: 'float32'
 }
 
 /**
@@ -150,11 +154,13 @@ export interface EmaOptions {
 export function ema(options: EmaOptions): GradientTransformation<RecurrentState<'ema'>> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', `expected { decay, debias? }, got ${describe(options)}`)
   if (options.decay === undefined) throw new ConfigError('ema.decay', 'a required option is missing')
-  const at = hyperparameters('ema', options, { decay: [0, DECAY] }, ['debias'])
+  const at = hyperparameters('ema', options, { decay: [0, DECAY] }, ['debias', 'accumulatorDtype'])
   const debias = options.debias ?? true
   if (typeof debias !== 'boolean') throw new ConfigError('debias', `expected a boolean, got ${describe(debias)}`)
-  return recurrentBlock(emaRecurrence(debias), at, (round, h, count) => ({
-    decay: round(h.decay),
+  const float32 = options.accumulatorDtype !== undefined
+  if (float32 && options.accumulatorDtype !== 'float32') throw new ConfigError('ema.accumulatorDtype', `expected 'float32', got ${describe(options.accumulatorDtype)}`)
+  return recurrentBlock(emaRecurrence(debias, float32), at, (round, h, count) => ({
+    decay: float32 ? Math.fround(h.decay) : round(h.decay),
     oneMinusDecay: round(1 - h.decay),
     correction: round(1 - h.decay ** (count + 1)),
   }))

@@ -119,3 +119,19 @@ export function hyperparameters<K extends string>(
     return values
   }
 }
+
+/**
+ * The running product `Π_t = round(Π_{t−1} · factor(t))`, `Π_0 = 1`, of a
+ * per-step factor (torch NAdam's momentum product). The last product is
+ * remembered, so a training loop pays one factor a step; an earlier `t`
+ * (a restored checkpoint) recomputes from the start.
+ */
+export function runningProduct(factor: (t: number) => number, round: (x: number) => number = (x) => x): (t: number) => number {
+  let last = { t: 0, value: 1 }
+  return (t) => {
+    let { t: k, value } = t >= last.t ? last : { t: 0, value: 1 }
+    for (; k < t; k++) value = round(value * factor(k + 1))
+    last = { t, value }
+    return value
+  }
+}

@@ -36,5 +36,7 @@ export {
   type ScaleByTorchOptions,
   scaleByYogi,
 } from './modern.js'
-export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, centralize, clipByBlockRms, scaleByTrustRatio } from './leafScaling.js'
+export { type AdaptiveGradClipOptions, type ScaleByTrustRatioOptions, adaptiveGradClip, centralize, clipByBlockRms, scaleByParamBlockRms, scaleByTrustRatio } from './leafScaling.js'
+export { type FactoredState, type ScaleByFactoredRmsOptions, type ScaleByTorchAdafactorOptions, scaleByFactoredRms, scaleByTorchAdafactor } from './factored.js'
 export type { RecurrentState } from './block.js'
+export { type AddNoiseOptions, type AddNoiseState, addNoise } from './noise.js'

@@ -170,3 +170,26 @@ export function centralize(): GradientTransformation<EmptyState> {
     false,
   )
 }
+
+/**
+ * Scales each leaf's update by its param's RMS (optax
+ * `scale_by_param_block_rms`, Adafactor's `multiply_by_parameter_scale`):
+ * `u · max(sqrt(mean(p²)), minScale)`, so steps are relative to the
+ * weights' size. Reads the params; a NaN param makes its leaf's update NaN.
+ *
+ * @example
+ * const tx = chain(scaleByFactoredRms(), scale(0.01), scaleByParamBlockRms(), scale(-1))
+ * @category transforms
+ */
+export function scaleByParamBlockRms(minScale = 1e-3): GradientTransformation<EmptyState> {
+  const floor = checkNumber('minScale', minScale, { min: 0 })
+  return leafStage(
+    'scaleByParamBlockRms',
+    (u, p) => {
+      const r = roundTo(dtypeOf(p!))
+      const rms = r(Math.sqrt(r(reduce(p!, normalizeAxes(undefined, p!.shape.length, 'p'), 'sumsq')[0] / Math.max(p!.size, 1))))
+      return scaleAll(u, rms <= r(floor) ? r(floor) : rms)
+    },
+    true,
+  )
+}

@@ -13,7 +13,7 @@ import { type RecurrentState, recurrentBlock } from './block.js'
 import { signOf } from './catalog.js'
 import { type Flavor, flavorOf } from './flavor.js'
 import { flavoredGradient } from './torchGradient.js'
-import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters } from './hyper.js'
+import { DECAY, type Hyperparameter, NON_NEGATIVE, hyperparameters, runningProduct } from './hyper.js'
 
 /** The moment scalars of step `t = count + 1` for decays `b1`, `b2`. */
 function moments(round: (x: number) => number, b1: number, b2: number, count: number) {
@@ -362,21 +362,6 @@ export interface ScaleByTorchNadamOptions extends ScaleByTorchOptions {
 }
 
 /**
- * The momentum schedule's running product `Π_t = μ_1 ⋯ μ_t` as torch keeps
- * it: a float32 scalar, each factor rounded to float32 before the product.
- * The last product is remembered, so a training loop pays one factor a step.
- */
-function muProducts(mu: (t: number) => number): (t: number) => number {
-  let last = { t: 0, value: 1 }
-  return (t) => {
-    let { t: k, value } = t >= last.t ? last : { t: 0, value: 1 }
-    for (; k < t; k++) value = Math.fround(value * Math.fround(mu(k + 1)))
-    last = { t, value }
-    return value
-  }
-}
-
-/**
  * torch's NAdam scaling (`torch.optim.NAdam` without the learning rate):
  * `(1 − μ_t) / (1 − Π_t) · g / den + μ_{t+1} / (1 − Π_{t+1}) · m' / den`,
  * `den = sqrt(v' / (1 − beta2^t)) + epsilon`, where
@@ -393,7 +378,8 @@ export function scaleByTorchNadam(options: ScaleByTorchNadamOptions = {}): Gradi
   const wd = checkNumber('weightDecay', options.weightDecay ?? 0, { min: 0 })
   const psi = checkNumber('momentumDecay', options.momentumDecay ?? 4e-3, { min: 0 })
   const mu = (t: number) => at(t - 1).beta1 * (1 - 0.5 * 0.96 ** (t * psi))
-  const product = muProducts(mu)
+  // torch keeps the product in a float32 scalar, each factor rounded to float32 first
+  const product = runningProduct((t) => Math.fround(mu(t)), Math.fround)
   return recurrentBlock(nadamTorch(options.weightDecay !== undefined), at, (round, h, count) => {
     const t = count + 1
     const next = mu(t + 1)

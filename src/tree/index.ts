@@ -89,6 +89,7 @@ export function walk<R>(
   isLeaf: IsLeaf,
   nOut: number,
   onLeaf: (leaves: unknown[], path: Path) => readonly R[],
+  shapes = true,
 ): unknown[] {
   if (!Array.isArray(trees)) throw new StructureError('trees', `expected an array of trees, got ${describe(trees)}`)
   checkNumber('nOut', nOut, { min: 0, max: 65536, integer: true })
@@ -179,7 +180,7 @@ export function walk<R>(
       if (isTaken(b)) throw donatedError(leafPath(j))
       // with isTensor as the leaf test, b passed it just above
       if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
-      if (!shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
+      if (shapes && !shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
         throw new DtypeError(leafPath(j), `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
       }
@@ -293,6 +294,20 @@ export function zipTrees<R>(trees: readonly Tree[], names: readonly string[], f:
 export function zipMany(trees: readonly Tree[], names: readonly string[], nOut: number, f: (ts: Tensor[], path: Path) => readonly Tensor[]): Tree[] {
   checkFunction('f', f, '(ts: Tensor[], path) => Tensor[]')
   return walk(trees, names, isTensor, nOut, (ls, path) => f(ls as Tensor[], path)) as Tree[]
+}
+
+/**
+ * Like {@link zipMany}, but the trees' leaves may differ in shape (and
+ * dtype checks still hold): for state that keeps per-leaf summaries of
+ * other shapes than the params (Adafactor's row and column moments).
+ *
+ * @example
+ * const [u, row] = zipStructure([grads, state.vRow], ['updates', 'state.vRow'], 2, ([g, r]) => step(g, r))
+ * @category combinators
+ */
+export function zipStructure(trees: readonly Tree[], names: readonly string[], nOut: number, f: (ts: Tensor[], path: Path) => readonly Tensor[]): Tree[] {
+  checkFunction('f', f, '(ts: Tensor[], path) => Tensor[]')
+  return walk(trees, names, isTensor, nOut, (ls, path) => f(ls as Tensor[], path), false) as Tree[]
 }
 
 /**
