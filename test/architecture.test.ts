@@ -1,7 +1,8 @@
 /**
  * The layering the code relies on: no import cycles in `src/`, the kernel
- * compiler below the transformation algebra, and no hand-written loop in a
- * block that declares a recurrence.
+ * compiler below the transformation algebra, no hand-written loop in a
+ * block that declares a recurrence, and TensorFlow.js imported by the
+ * `ndoptax/tfjs` entry only (nothing the core entry reaches imports it).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -31,6 +32,14 @@ function codeOf(file: string): string {
 describe('architecture', () => {
   const files = sources(SRC)
   const graph = new Map(files.map((f) => [f, importsOf(f)]))
+
+  it('imports TensorFlow.js only in src/tfjs/, which nothing else imports', () => {
+    const tfjs = files.filter((f) => /from '@tensorflow\/|import\('@tensorflow\//.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f))
+    expect(tfjs.every((f) => f.startsWith('tfjs/'))).toBe(true)
+    expect(tfjs.length).toBeGreaterThan(0)
+    const importers = files.filter((f) => !relative(SRC, f).startsWith('tfjs/') && (graph.get(f) ?? []).some((g) => relative(SRC, g).startsWith('tfjs/')))
+    expect(importers).toEqual([])
+  })
 
   it('has no import cycle in src/ (type-only imports included)', () => {
     const state = new Map<string, 'open' | 'done'>()
