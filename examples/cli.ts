@@ -59,7 +59,7 @@ export function optimizerArg(names: readonly string[]): (raw: string) => string[
 }
 
 /** The defaults of every flag but `--optimizer` (which defaults to all chains). */
-export const DEFAULTS = { epochs: 150, maxNorm: 1.5, clip: 0.5, seed: 1, batchSize: 16, hidden: 16, out: 'out' } as const
+export const DEFAULTS = { epochs: 150, maxNorm: 1.5, clip: 0.5, seed: 1, batchSize: 16, hidden: 16, out: 'out/iris' } as const
 
 /** Builds the `commander` program for the given chain names. */
 export function program(names: readonly string[], output?: CliOutput): Command {

@@ -9,7 +9,7 @@ import { type CliOptions, CommanderError, exitCodeOf, parseCli } from './cli.js'
 import { loadIris } from './iris.js'
 import { renderPlots } from './plots.js'
 import { progress, wantsProgress } from './progress.js'
-import { type Row, clippingNotes, formatTable, renderHtml } from './report.js'
+import { type Row, clippingNotes, formatTable, irisTable, renderHtml } from './report.js'
 import { rng, split } from './random.js'
 import { type TrainConfig, train } from './training.js'
 
@@ -39,7 +39,7 @@ export async function writeReport(dir: string, rows: readonly Row[], opts: CliOp
   const results = rows.map(({ run, recipe }) => ({ name: run.name, recipe, steps: run.steps, stepMicros: run.stepMicros, history: run.history }))
   await Promise.all([
     ...plots.map((p) => writeFile(join(dir, p.file), p.svg)),
-    writeFile(join(dir, 'index.html'), renderHtml(rows, plots, description, settings, clippingNotes(rows, opts.clip))),
+    writeFile(join(dir, 'index.html'), renderHtml({ title: 'Optimizer chains on Iris', description, settings, table: irisTable(rows), plots, notes: clippingNotes(rows, opts.clip) })),
     writeFile(join(dir, 'results.json'), JSON.stringify({ settings, results }, null, 1)),
   ])
   return join(dir, 'index.html')
@@ -63,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     bar.stop()
   }
   console.log(`Iris, 4-${opts.hidden}-3 tanh MLP, ${opts.epochs} epochs of mini-batches of ${opts.batchSize}, seed ${opts.seed}\n`)
-  console.log(formatTable(rows))
+  console.log(formatTable(irisTable(rows)))
   for (const note of clippingNotes(rows, opts.clip)) console.log(`\n${note}`)
   const page = await writeReport(resolve(opts.out), rows, opts)
   console.log(`\nPlots and table: ${page} (${((performance.now() - t0) / 1000).toFixed(1)} s)`)

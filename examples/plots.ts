@@ -5,7 +5,19 @@
  */
 import * as vega from 'vega'
 import { type TopLevelSpec, compile } from 'vega-lite'
-import type { EpochRecord, RunResult } from './training.js'
+/** What a plot reads of a run: its name, and per epoch the loss, the test accuracy and the largest column norm of each weight matrix. */
+export interface Curve {
+  readonly name: string
+  readonly history: readonly { readonly epoch: number; readonly loss: number; readonly testAccuracy: number; readonly norms: Readonly<Record<string, number>> }[]
+}
+
+type EpochRecord = Curve['history'][number]
+
+/** The titles of a comparison's plots (what the loss is, what the test set is). */
+export interface PlotTitles {
+  readonly loss: string
+  readonly accuracy: string
+}
 
 /** One plot: its file name, title and SVG text. */
 export interface Plot {
@@ -42,7 +54,7 @@ interface Series {
 }
 
 /** One line per chain of `series.value` against the epoch. */
-function epochSpec(runs: readonly RunResult[], series: Series): TopLevelSpec {
+function epochSpec(runs: readonly Curve[], series: Series): TopLevelSpec {
   const { title, field, value, y, interpolate = 'linear' } = series
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -61,14 +73,14 @@ function epochSpec(runs: readonly RunResult[], series: Series): TopLevelSpec {
 }
 
 /** Training loss per epoch, one line per chain, on a log scale. */
-export function lossSpec(runs: readonly RunResult[]): TopLevelSpec {
-  return epochSpec(runs, { title: 'Training loss (softmax cross-entropy, whole training set)', field: 'loss', value: (h) => h.loss, y: { scale: { type: 'log' } } })
+export function lossSpec(runs: readonly Curve[], title = 'Training loss (softmax cross-entropy, whole training set)'): TopLevelSpec {
+  return epochSpec(runs, { title, field: 'loss', value: (h) => h.loss, y: { scale: { type: 'log' } } })
 }
 
 /** Test accuracy per epoch, one line per chain. */
-export function accuracySpec(runs: readonly RunResult[]): TopLevelSpec {
+export function accuracySpec(runs: readonly Curve[], title = 'Test accuracy (30 held-out flowers)'): TopLevelSpec {
   return epochSpec(runs, {
-    title: 'Test accuracy (30 held-out flowers)',
+    title,
     field: 'accuracy',
     value: (h) => h.testAccuracy,
     y: { scale: { zero: false }, axis: { format: '%' } },
@@ -80,11 +92,11 @@ export function accuracySpec(runs: readonly RunResult[]): TopLevelSpec {
  * The largest column norm of each weight matrix per epoch (one panel per
  * matrix), with the `maxNorm` bound of the constrained chain as a dashed rule.
  */
-export function normsSpec(runs: readonly RunResult[], maxNorm: number): TopLevelSpec {
+export function normsSpec(runs: readonly Curve[], maxNorm: number, title = `Largest column norm of each weight matrix (dashed: --max-norm ${maxNorm})`): TopLevelSpec {
   const names = runs.map((r) => r.name)
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `Largest column norm of each weight matrix (dashed: --max-norm ${maxNorm})`,
+    title,
     background: 'white',
     data: {
       values: runs.flatMap((r) =>
@@ -121,12 +133,12 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** All plots of a comparison. */
-export async function renderPlots(runs: readonly RunResult[], maxNorm: number): Promise<Plot[]> {
+/** All plots of a comparison (`titles`: the loss's and the accuracy's, when they are not Iris's). */
+export async function renderPlots(runs: readonly Curve[], maxNorm: number, titles?: PlotTitles): Promise<Plot[]> {
   const specs: [string, string, TopLevelSpec][] = [
-    ['loss.svg', 'Training loss', lossSpec(runs)],
+    ['loss.svg', 'Training loss', lossSpec(runs, titles?.loss)],
     ['weight-norms.svg', 'Weight norms', normsSpec(runs, maxNorm)],
-    ['accuracy.svg', 'Test accuracy', accuracySpec(runs)],
+    ['accuracy.svg', 'Test accuracy', accuracySpec(runs, titles?.accuracy)],
   ]
   return Promise.all(specs.map(async ([file, title, spec]) => ({ file, title, svg: await toSvg(spec) })))
 }

@@ -14,6 +14,17 @@ export interface Row {
 
 const COLUMNS = ['chain', 'final loss', 'train acc', 'test acc', 'max |W1 col|', 'max |W2 col|', 'µs/step', 'run ms'] as const
 
+/** A results table: its column heads, and per row the run's name, its recipe and its cells (the name first). */
+export interface Table {
+  readonly columns: readonly string[]
+  readonly rows: readonly { readonly recipe: string; readonly cells: readonly string[] }[]
+}
+
+/** The Iris comparison's table. */
+export function irisTable(rows: readonly Row[]): Table {
+  return { columns: COLUMNS, rows: rows.map((r) => ({ recipe: r.recipe, cells: cells(r) })) }
+}
+
 function cells({ run }: Row): string[] {
   const last = run.history[run.history.length - 1]
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`
@@ -29,12 +40,12 @@ function cells({ run }: Row): string[] {
   ]
 }
 
-/** The results table as aligned plain text (numbers right-aligned). */
-export function formatTable(rows: readonly Row[]): string {
-  const body = rows.map(cells)
-  const widths = COLUMNS.map((h, j) => Math.max(h.length, ...body.map((r) => r[j].length)))
+/** A results table as aligned plain text (numbers right-aligned). */
+export function formatTable({ columns, rows }: Table): string {
+  const body = rows.map((r) => r.cells)
+  const widths = columns.map((h, j) => Math.max(h.length, ...body.map((r) => r[j].length)))
   const line = (r: readonly string[]) => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ')
-  return [line(COLUMNS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n')
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n')
 }
 
 /**
@@ -55,15 +66,28 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
+/** What a report page shows. */
+export interface Page {
+  /** The page's heading (and title). */
+  readonly title: string
+  readonly description: string
+  /** The run's settings, shown as flags. */
+  readonly settings: Readonly<Record<string, string | number>>
+  readonly table: Table
+  readonly plots: readonly Plot[]
+  /** Paragraphs below the table. */
+  readonly notes?: readonly string[]
+}
+
 /**
  * A self-contained page with a description of the run, its settings (as
  * flags), the results table and the plots (as `<img>` of the SVG files).
  */
-export function renderHtml(rows: readonly Row[], plots: readonly Plot[], description: string, settings: Readonly<Record<string, string | number>>, notes: readonly string[] = []): string {
-  const head = COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')
-  const body = rows
+export function renderHtml({ title, description, settings, table, plots, notes = [] }: Page): string {
+  const head = table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')
+  const body = table.rows
     .map((row) => {
-      const [name, ...rest] = cells(row)
+      const [name, ...rest] = row.cells
       return `<tr><td><b>${escapeHtml(name)}</b><br><code>${escapeHtml(row.recipe)}</code></td>${rest.map((c) => `<td class="n">${escapeHtml(c)}</td>`).join('')}</tr>`
     })
     .join('\n')
@@ -77,7 +101,7 @@ export function renderHtml(rows: readonly Row[], plots: readonly Plot[], descrip
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>ndoptax: optimizer chains on Iris</title>
+<title>ndoptax: ${escapeHtml(title)}</title>
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; background: #fff; }
   table { border-collapse: collapse; margin: 12px 0 24px; }
@@ -89,7 +113,7 @@ export function renderHtml(rows: readonly Row[], plots: readonly Plot[], descrip
 </style>
 </head>
 <body>
-<h1>Optimizer chains on Iris</h1>
+<h1>${escapeHtml(title)}</h1>
 <p>${escapeHtml(description)}</p>
 <p>${config}</p>
 <table>

@@ -34,7 +34,7 @@ describe('the command line', () => {
   it('defaults to every chain and the documented settings', () => {
     const o = parseCli([], NAMES, quiet)
     expect(o.optimizers).toEqual(NAMES)
-    expect(o).toMatchObject({ epochs: DEFAULTS.epochs, maxNorm: DEFAULTS.maxNorm, clip: DEFAULTS.clip, seed: DEFAULTS.seed, out: 'out' })
+    expect(o).toMatchObject({ epochs: DEFAULTS.epochs, maxNorm: DEFAULTS.maxNorm, clip: DEFAULTS.clip, seed: DEFAULTS.seed, out: 'out/iris' })
     expect(NAMES).toEqual(['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamax', 'amsgrad', 'adam+maxnorm', 'sgd+clip'])
   })
 
