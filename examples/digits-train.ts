@@ -53,7 +53,7 @@ export const CONTENDERS: readonly Contender[] = [
   {
     name: 'adam (optax)',
     kind: 'ndoptax',
-    recipe: () => "adam({ learningRate: 1e-3, flavor: 'optax' }): tf.train.adam's formula",
+    recipe: () => "adam({ learningRate: 1e-3, flavor: 'optax', epsilon: 1e-7 }): tf.train.adam's formula and defaults",
     make: () => tfOptimizer(adam({ learningRate: 1e-3, flavor: 'optax', epsilon: 1e-7 })),
   },
   {

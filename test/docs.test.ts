@@ -2,7 +2,7 @@
  * Every ```ts block of README.md and docs/*.md is a program that must run.
  *
  * Each block is written to its own module (under node_modules/.cache, so it
- * is never committed), with `from 'ndoptax'` and `from 'ndoptax/laws'`
+ * is never committed), with `from 'ndoptax'` and its other entries
  * pointed at the sources, then type-checked together with the library and
  * imported. Blocks check their own numbers with `node:assert`, so a wrong
  * number in the docs fails here. A block whose info string says `skip`
@@ -62,6 +62,7 @@ function collect(): Block[] {
       const code = b.code
         .replace(/from\s+(['"])ndoptax\/laws\1/g, `from '${toSrc('laws/index.js')}'`)
         .replace(/from\s+(['"])ndoptax\/node\1/g, `from '${toSrc('src/node/index.js')}'`)
+        .replace(/from\s+(['"])ndoptax\/tfjs\1/g, `from '${toSrc('src/tfjs/index.js')}'`)
         .replace(/from\s+(['"])ndoptax\1/g, `from '${toSrc('src/index.js')}'`)
       // `export {}` makes every block a module, so top-level names never clash.
       blocks.push({ where: `${name}:${b.line}`, md: name, firstLine: b.line + 1, code: `${code}\nexport {}\n`, file })

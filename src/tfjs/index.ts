@@ -118,10 +118,18 @@ interface WeightConstraint {
   readonly [ARRAY_FUNCTION]?: (w: Tensor) => Tensor
 }
 
+/** What {@link tfOptimizer} reads of a tfjs-layers weight (a `LayerVariable`). */
+export interface LayerWeight {
+  /** The weight's tfjs variable. */
+  read(): tf.Tensor
+  /** Its constraint, if any (`kernelConstraint` and friends). */
+  readonly constraint?: unknown
+}
+
 /** What {@link tfOptimizer} reads of a tfjs-layers model (or layer): its weights, each with its variable and its constraint. */
 export interface WeightsOwner {
   /** The weights (tfjs-layers `LayerVariable`s). */
-  readonly weights: readonly { read(): tf.Tensor; readonly constraint?: unknown }[]
+  readonly weights: readonly LayerWeight[]
 }
 
 /**
