@@ -2,14 +2,13 @@
  * The comparison behind `npm start`: train the selected chains on the same
  * data, then report them as a table, SVG plots and an HTML page.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { CHAINS, type ChainSettings } from './chains.js'
 import { type CliOptions, CommanderError, exitCodeOf, parseCli } from './cli.js'
 import { loadIris } from './iris.js'
 import { renderPlots } from './plots.js'
 import { progress, wantsProgress } from './progress.js'
-import { type Row, clippingNotes, formatTable, irisTable, renderHtml } from './report.js'
+import { type Row, clippingNotes, formatTable, irisTable, writeReport as writeReportFiles } from './report.js'
 import { rng, split } from './random.js'
 import { type TrainConfig, train } from './training.js'
 
@@ -33,16 +32,10 @@ export async function writeReport(dir: string, rows: readonly Row[], opts: CliOp
     rows.map((r) => r.run),
     opts.maxNorm,
   )
-  await mkdir(dir, { recursive: true })
   const settings = { epochs: opts.epochs, 'max-norm': opts.maxNorm, clip: opts.clip, seed: opts.seed, 'batch-size': opts.batchSize, hidden: opts.hidden }
   const description = `A 4-${opts.hidden}-3 tanh MLP with softmax cross-entropy, trained on 120 Iris flowers (30 held out) with each chain from the same seeded initialisation and batch order.`
   const results = rows.map(({ run, recipe }) => ({ name: run.name, recipe, steps: run.steps, stepMicros: run.stepMicros, history: run.history }))
-  await Promise.all([
-    ...plots.map((p) => writeFile(join(dir, p.file), p.svg)),
-    writeFile(join(dir, 'index.html'), renderHtml({ title: 'Optimizer chains on Iris', description, settings, table: irisTable(rows), plots, notes: clippingNotes(rows, opts.clip) })),
-    writeFile(join(dir, 'results.json'), JSON.stringify({ settings, results }, null, 1)),
-  ])
-  return join(dir, 'index.html')
+  return writeReportFiles(dir, { title: 'Optimizer chains on Iris', description, settings, table: irisTable(rows), plots, notes: clippingNotes(rows, opts.clip) }, results)
 }
 
 /** The whole program; resolves to the process exit code. */

@@ -7,7 +7,6 @@
  *
  *   npx tsx examples/digits.ts --help
  */
-import { mkdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
@@ -20,7 +19,7 @@ import { CONTENDERS, type DigitsConfig, type DigitsRun, trainDigits } from './di
 import { renderPlots } from './plots.js'
 import { runAsMain } from './process.js'
 import { progress, wantsProgress } from './progress.js'
-import { type Table, formatTable, renderHtml } from './report.js'
+import { type Table, formatTable, writeReport } from './report.js'
 
 /** The defaults: a run of about 40 s on two cores (well under the 90 s budget of `npm start`). */
 export const DIGITS_DEFAULTS = { epochs: 4, batchSize: 64, hidden: 128, trainSize: 8000, testSize: 2000, maxNorm: 1.5, clip: 1, seed: 1, backend: 'wasm', out: 'out' } as const
@@ -105,19 +104,13 @@ export async function writeDigitsReport(dir: string, runs: readonly DigitsRun[],
     loss: 'Training loss (softmax cross-entropy, mean over each epoch\'s batches)',
     accuracy: `Test accuracy (${opts.testSize} held-out digits)`,
   })
-  await mkdir(dir, { recursive: true })
   const settings = { epochs: opts.epochs, 'batch-size': opts.batchSize, hidden: opts.hidden, 'train-size': opts.trainSize, 'test-size': opts.testSize, 'max-norm': opts.maxNorm, clip: opts.clip, seed: opts.seed, backend: opts.backend }
   const description =
     `A 784-${opts.hidden}-10 ReLU MLP (tfjs-layers) trained on ${opts.trainSize} digits of the mnist package with tfjs autodiff on the tfjs ${opts.backend} backend, ` +
     'from the same seeded initialisation and batch order for every optimizer. The tfjs rows use TensorFlow.js\'s own optimizers; the ndoptax rows run ndoptax chains through tfOptimizer. ' +
     'The weight-norm plot shows the largest column norm of each kernel against the max-norm limit of adam+maxNorm.'
   const results = runs.map(({ name, kind, recipe, steps, stepMillis, optimizerMillis, history }) => ({ name, kind, recipe, steps, stepMillis, optimizerMillis, history }))
-  await Promise.all([
-    ...plots.map((p) => writeFile(join(dir, p.file), p.svg)),
-    writeFile(join(dir, 'index.html'), renderHtml({ title: 'Optimizers on handwritten digits', description, settings, table: digitsTable(runs), plots, notes: verdicts(runs) })),
-    writeFile(join(dir, 'results.json'), JSON.stringify({ settings, results }, null, 1)),
-  ])
-  return join(dir, 'index.html')
+  return writeReport(dir, { title: 'Optimizers on handwritten digits', description, settings, table: digitsTable(runs), plots, notes: verdicts(runs) }, results)
 }
 
 /** The whole program; resolves to the process exit code. */

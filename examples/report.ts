@@ -2,6 +2,8 @@
  * The results of a comparison as a plain-text table (for the terminal) and as
  * an HTML page that shows the table and the SVG plots.
  */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Plot } from './plots.js'
 import type { RunResult } from './training.js'
 
@@ -127,4 +129,15 @@ ${figures}
 </body>
 </html>
 `
+}
+
+/** Writes a report into `dir`: its SVG plots, `index.html` and `results.json` (the settings and `results`); returns the page's path. */
+export async function writeReport(dir: string, page: Page, results: unknown): Promise<string> {
+  await mkdir(dir, { recursive: true })
+  await Promise.all([
+    ...page.plots.map((p) => writeFile(join(dir, p.file), p.svg)),
+    writeFile(join(dir, 'index.html'), renderHtml(page)),
+    writeFile(join(dir, 'results.json'), JSON.stringify({ settings: page.settings, results }, null, 1)),
+  ])
+  return join(dir, 'index.html')
 }
