@@ -27,26 +27,21 @@ export function exactStorage(t: Tensor): FloatArray | undefined {
 }
 
 /**
- * The buffers of a set of tensors, and which of them hold more than one
- * tensor's storage: the same array used twice, views of one buffer, or the
- * small outputs of one pass carved from a shared chunk. Only a tensor that
- * is alone in its buffer may have the buffer taken over; for small carved
- * leaves recycling would cost more than it saves anyway.
+ * True when `t`'s storage is exactly its elements (see {@link exactStorage})
+ * and fills its whole `ArrayBuffer`: the only tensors whose buffers a
+ * donating step takes over. The small outputs of one pass, carved from a
+ * shared chunk, never are (recycling them would cost more than it saves).
  */
-export class Storages {
-  private readonly counts = new Map<ArrayBufferLike, number>()
-
-  /** Adds the storage of `t`. */
-  add(t: Tensor): void {
-    const b = t.data.buffer
-    this.counts.set(b, (this.counts.get(b) ?? 0) + 1)
-  }
-
-  /** True when `t`'s buffer also holds the storage of another tensor added. */
-  shared(t: Tensor): boolean {
-    return (this.counts.get(t.data.buffer) ?? 0) > 1
-  }
+function ownsBuffer(t: Tensor): boolean {
+  const a = exactStorage(t)
+  return a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength
 }
+
+const ONCE = Symbol('ndoptax donation: owned')
+const TWICE = Symbol('ndoptax donation: shared or taken')
+
+/** A buffer with the stamps of the donating calls that saw it. */
+type Stamped = ArrayBufferLike & { [ONCE]?: object; [TWICE]?: object }
 
 /** Trees and states handed over to a donating step. */
 const donated = new WeakSet<object>()
@@ -93,24 +88,45 @@ export interface Donation {
 
 /**
  * Checks `args` (`[name, value]`; the first `donors` of them are handed
- * over) and returns what their buffers allow: a tensor's buffer may be
- * taken over when the tensor is row-major with offset 0, its storage is
- * exactly its size, and no other tensor among `args` lives in the same buffer.
+ * over) and returns what their buffers allow: a handed-over tensor's buffer
+ * may be taken over when the tensor owns it (row-major, offset 0, its
+ * storage exactly its size and its buffer's) and no other tensor among
+ * `args` lives in the same buffer. The trees not handed over are scanned
+ * only when some buffer may be taken.
  */
 export function donation(args: readonly (readonly [string, unknown])[], donors: number): Donation {
-  const storages = new Storages()
-  const candidates = new Set<Tensor>()
-  scan(args, (t, arg) => {
-    storages.add(t)
-    if (arg < donors && exactStorage(t) !== undefined) candidates.add(t)
+  // buffers are stamped with this call's token: once when a handed-over tensor owns one, twice when another tensor shares it
+  // (stamps on the buffers, not a Map: no hashing, and no reference from a buffer to a tensor)
+  const token = {}
+  const rest: Tensor[] = []
+  let owned = 0
+  scan(args.slice(0, donors), (t) => {
+    if (!ownsBuffer(t)) return void rest.push(t)
+    const b = t.data.buffer as Stamped
+    if (b[ONCE] === token) b[TWICE] = token
+    else {
+      b[ONCE] = token
+      owned++
+    }
   })
+  checkNotDonated(args.slice(donors))
+  if (owned > 0) {
+    const seen = (t: Tensor): void => {
+      const b = t.data.buffer as Stamped
+      if (b[ONCE] === token) b[TWICE] = token
+    }
+    rest.forEach(seen)
+    scan(args.slice(donors), seen)
+  }
   const taken: Tensor[] = []
   return {
     recycle: (old) => {
-      // a buffer that holds another tensor's storage too (the same array twice, views of one buffer) is never taken
-      const storage = candidates.delete(old) && !storages.shared(old) ? exactStorage(old) : undefined
-      if (storage !== undefined) taken.push(old)
-      return storage
+      // stamped once: `old` (a handed-over tensor whose buffer is stamped) is the one tensor in it
+      const b = old.data.buffer as Stamped
+      if (b[ONCE] !== token || b[TWICE] === token || !ownsBuffer(old)) return undefined
+      b[TWICE] = token // taken once
+      taken.push(old)
+      return old.data
     },
     finish: (outputs) => {
       for (let i = 0; i < donors; i++) {
