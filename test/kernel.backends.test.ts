@@ -5,10 +5,10 @@
  * documented bounds (docs/performance.md).
  */
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
-import { activeBackend, setBackend, wasmSupported } from '../src/kernel/index.js'
+import { activeBackend, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
 import * as O from '../src/optimizers/index.js'
 import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
 import { zeroNans } from '../src/transforms/index.js'
@@ -107,6 +107,58 @@ describe('kernel backends', () => {
       const grads = { w: wave(1, 0.5) }
       expectSameBits(trajectory('wasm', OPTIMIZERS[name](), params, grads, 4, false), trajectory('js', OPTIMIZERS[name](), params, grads, 4, false))
     }
+  })
+})
+
+describe('resident memories (donated leaves kept in WebAssembly memory, worked on in place)', () => {
+  // every donated leaf resident, however small: the in-place kernels, the staging of what lives elsewhere, and the last
+  // elements (fewer than four) all run on small random trees
+  let previous = 0
+  beforeEach(() => {
+    previous = setResidentMinBytes(0)
+  })
+  afterEach(() => {
+    setResidentMinBytes(previous)
+  })
+
+  it.skipIf(!wasmSupported())('give the JavaScript backend\'s bits on random strided trees of both dtypes, donating', () => {
+    const leaf = fc.record({ shape: arbShape({ maxDims: 3, maxSide: 6 }), dtype: fc.constantFrom<Dtype>('float32', 'float64'), view: arbViewRecipe(), gview: arbViewRecipe() })
+    const elements = fc.oneof(fc.double({ min: -8, max: 8, noNaN: true }), fc.constantFrom(0, -0, NaN, Infinity, 1e-30, 3e38))
+    fc.assert(
+      fc.property(arbTree(leaf, { maxDepth: 2 }), arbPool(), arbPool(elements), fc.constantFrom(...Object.keys(OPTIMIZERS)), (spec, pPool, gPool, name) => {
+        let i = 0
+        const [params, grads] = walk([spec], ['spec'], isSpec, 2, ([leaf]) => {
+          const l = leaf as LeafSpec
+          i += 1
+          return [viewOf(fromPool(l.shape, l.dtype, pPool, i), l.view), viewOf(fromPool(l.shape, l.dtype, gPool, 3 * i), l.gview)]
+        }) as [Params, Params]
+        expectSameBits(trajectory('wasm', OPTIMIZERS[name](), params, grads, 4, true), trajectory('js', OPTIMIZERS[name](), params, grads, 4, false))
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it.skipIf(!wasmSupported())('move a donated leaf into a resident memory once, then update it in place, with the pure step\'s bits', () => {
+    const n = 20011 // two staging chunks and a tail that is not a multiple of the four lanes
+    const wave = (phase: number) => fromStorage(Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.37 + phase)), [n])
+    const grads = { w: wave(1) }
+    const donating = optimizer(O.adam(0.01), { donate: true })
+    const pure = optimizer(O.adam(0.01))
+    let p: Params = { w: wave(0) }
+    let s = donating.init(p)
+    let q: Params = { w: wave(0) }
+    let t = pure.init(q)
+    const storages: unknown[] = []
+    for (let k = 0; k < 4; k++) {
+      ;[p, s] = donating.step(p, grads, s)
+      ;[q, t] = pure.step(q, grads, t)
+      expectSameBits(numbersOf(p), numbersOf(q))
+      storages.push((p as { w: Tensor }).w.data)
+    }
+    expect(residentOf((p as { w: Tensor }).w.data)).toBeDefined()
+    expect(storages[1]).toBe(storages[0]) // in place after the first step
+    expect(storages[3]).toBe(storages[0])
+    expect(residentOf((q as { w: Tensor }).w.data)).toBeUndefined() // a pure step's outputs stay ordinary arrays
   })
 })
 

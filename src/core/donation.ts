@@ -14,6 +14,7 @@
 import { type FloatArray, type Tensor, isRowMajor, isTensor, sizeOf } from '../tensor/index.js'
 import { donatedError, markTaken } from '../tensor/taken.js'
 import { isPlainObject, walk } from '../tree/index.js'
+import { residentOf } from '../kernel/index.js'
 import type { Recycle } from './fusion.js'
 
 /**
@@ -96,11 +97,18 @@ export interface Donation {
  */
 export function donation(args: readonly (readonly [string, unknown])[], donors: number): Donation {
   // buffers are stamped with this call's token: once when a handed-over tensor owns one, twice when another tensor shares it
-  // (stamps on the buffers, not a Map: no hashing, and no reference from a buffer to a tensor)
+  // (stamps on the buffers, not a Map: no hashing, and no reference from a buffer to a tensor); a block of a resident
+  // memory is its typed array, counted in a Map (large leaves only: few entries)
   const token = {}
+  const blocks = new Map<FloatArray, number>()
   const rest: Tensor[] = []
   let owned = 0
   scan(args.slice(0, donors), (t) => {
+    if (residentOf(t.data) !== undefined && exactStorage(t) !== undefined) {
+      blocks.set(t.data, (blocks.get(t.data) ?? 0) + 1)
+      owned++
+      return
+    }
     if (!ownsBuffer(t)) return void rest.push(t)
     const b = t.data.buffer as Stamped
     if (b[ONCE] === token) b[TWICE] = token
@@ -112,6 +120,8 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
   checkNotDonated(args.slice(donors))
   if (owned > 0) {
     const seen = (t: Tensor): void => {
+      const n = blocks.get(t.data)
+      if (n !== undefined) blocks.set(t.data, n + 1)
       const b = t.data.buffer as Stamped
       if (b[ONCE] === token) b[TWICE] = token
     }
@@ -121,6 +131,11 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
   const taken: Tensor[] = []
   return {
     recycle: (old) => {
+      if (blocks.get(old.data) === 1) {
+        blocks.set(old.data, 2) // taken once
+        taken.push(old)
+        return old.data
+      }
       // stamped once: `old` (a handed-over tensor whose buffer is stamped) is the one tensor in it
       const b = old.data.buffer as Stamped
       if (b[ONCE] !== token || b[TWICE] === token || !ownsBuffer(old)) return undefined

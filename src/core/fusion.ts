@@ -17,7 +17,7 @@
  *
  * @module core
  */
-import { type Expr, type Precision, type Program, type Recurrence, compile, fuse, recurrence, store, sub } from '../kernel/index.js'
+import { type Expr, type Precision, type Program, type Recurrence, activeBackend, compile, fuse, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
@@ -122,10 +122,16 @@ function leafPass(
 ): Params[] {
   const specs = new Array<FloatArray>(nOut)
   const arenas = Array.from({ length: nOut }, () => new Arena())
+  const resident = activeBackend() === 'wasm'
   const pass = (ts: Tensor[]): Tensor[] => {
     const dtype = dtypeOf(ts[0])
     const n = sizeOf(ts[0].shape)
-    for (let i = 0; i < nOut; i++) specs[i] = reuse(ts, i) ?? arenas[i].output(dtype, n)
+    for (let i = 0; i < nOut; i++) {
+      // a large donated buffer moves once into a resident memory, where every later step works on it in place
+      // (only then: a fresh resident block every step would be fresh pages every step, freed only by a collection)
+      const old = reuse(ts, i)
+      specs[i] = old === undefined ? arenas[i].output(dtype, n) : resident && residentOf(old) === undefined ? (residentStorage(dtype, n) ?? old) : old
+    }
     return map(ts, specs, kernelFor(dtype))
   }
   const ordered = checkOrder.map((i) => trees[i])

@@ -21,6 +21,7 @@
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, operands, schedule } from './expr.js'
 import type { RawKernel } from './js.js'
+import { RESIDENT_PAGES, RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
 /** Bytes of the scratch memory (a fixed number of 64 KiB pages). */
 const PAGES = 16
@@ -168,19 +169,25 @@ interface Region {
  * The function body of `program`. In exact mode each node is two f64x2
  * values (elements k, k+1 and k+2, k+3); in fast mode one f32x4.
  */
-function emit(program: Program, f32: boolean, fast: boolean, regions: readonly Region[]): { body: number[]; locals: number[][] } {
+function emit(program: Program, f32: boolean, fast: boolean, regions: readonly Region[] | 'pointers'): { body: number[]; locals: number[][] } {
   const halves = fast ? 1 : 2
   const lane = (op: string): number[] => simd(LANES[op][fast ? 1 : 0])
   const order = schedule(program.outputs)
-  // locals: 0 = n (param), 1 = k, 2 = k · elem, then `halves` v128 locals per node
+  // locals: 0 = n (param), [1..arrays = each array's base address (params), with pointers,] then k, k · elem, then `halves` v128 locals per node
+  const arrays = program.inputs + program.outputs.length
+  const pointers = regions === 'pointers'
+  const K = pointers ? 1 + arrays : 1
+  const KELEM = K + 1
   const local = new Map<Expr, number>()
-  order.forEach((e, i) => local.set(e, 3 + halves * i))
+  order.forEach((e, i) => local.set(e, KELEM + 1 + halves * i))
   const get = (e: Expr, h: number): number[] => [LOCAL_GET, ...u32(local.get(e)! + h)]
   const set = (e: Expr, h: number): number[] => [LOCAL_SET, ...u32(local.get(e)! + h)]
   const splat = fast ? [0xb6, ...simd(F32X4_SPLAT)] : simd(F64X2_SPLAT) // f32.demote_f64 first in fast mode
   const prologue: number[] = []
   const loop: number[] = []
-  const address = [LOCAL_GET, 2]
+  // array j's element k: at base_j + k · elem (pointers), else at its region's offset + k · elem
+  const address = (j: number): number[] => (pointers ? [LOCAL_GET, KELEM, LOCAL_GET, ...u32(1 + j), 0x6a] : [LOCAL_GET, KELEM])
+  const at = (j: number): number => (pointers ? 0 : regions[j].offset)
   for (const e of order) {
     if (e.kind === 'scalar' || e.kind === 'const') {
       // hoisted: loaded once per call
@@ -191,9 +198,9 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
     for (let h = 0; h < halves; h++) {
       const args = operands(e).flatMap((o) => get(o, h))
       if (e.kind === 'input') {
-        const at = regions[e.index].offset
-        if (fast || !f32) loop.push(...address, ...simd(V128_LOAD), ...mem(4, at + 16 * h))
-        else loop.push(...address, ...simd(LOAD64_ZERO), ...mem(3, at + 8 * h), ...simd(PROMOTE))
+        const j = e.index
+        if (fast || !f32) loop.push(...address(j), ...simd(V128_LOAD), ...mem(4, at(j) + 16 * h))
+        else loop.push(...address(j), ...simd(LOAD64_ZERO), ...mem(3, at(j) + 8 * h), ...simd(PROMOTE))
       } else if (e.kind === 'store' || (e.kind === 'unary' && e.op === 'fround')) {
         // float32 lanes hold float32 values already; float64 lanes round through them
         const rounds = e.kind === 'store' ? f32 && !fast : !fast
@@ -208,10 +215,10 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
     }
   }
   program.outputs.forEach((o, i) => {
-    const at = regions[program.inputs + i].offset
+    const j = program.inputs + i
     for (let h = 0; h < halves; h++) {
-      if (fast || !f32) loop.push(...address, ...get(o, h), ...simd(V128_STORE), ...mem(4, at + 16 * h))
-      else loop.push(...address, ...get(o, h), ...simd(DEMOTE), ...simd(STORE64_LANE), ...mem(3, at + 8 * h), 0x00)
+      if (fast || !f32) loop.push(...address(j), ...get(o, h), ...simd(V128_STORE), ...mem(4, at(j) + 16 * h))
+      else loop.push(...address(j), ...get(o, h), ...simd(DEMOTE), ...simd(STORE64_LANE), ...mem(3, at(j) + 8 * h), 0x00)
     }
   })
   const shift = f32 ? 2 : 3
@@ -219,10 +226,10 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
     ...prologue,
     0x02, 0x40, // block
     0x03, 0x40, // loop
-    LOCAL_GET, 1, LOCAL_GET, 0, 0x4f, 0x0d, 1, // k >= n: break
-    LOCAL_GET, 1, 0x41, shift, 0x74, LOCAL_SET, 2, // k · elem
+    LOCAL_GET, K, LOCAL_GET, 0, 0x4f, 0x0d, 1, // k >= n: break
+    LOCAL_GET, K, 0x41, shift, 0x74, LOCAL_SET, KELEM, // k · elem
     ...loop,
-    LOCAL_GET, 1, 0x41, 4, 0x6a, LOCAL_SET, 1, // k += 4
+    LOCAL_GET, K, 0x41, 4, 0x6a, LOCAL_SET, K, // k += 4
     0x0c, 0, // continue
     0x0b, 0x0b, 0x0b,
   ]
@@ -277,7 +284,7 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     }
     return v
   }
-  return (n, outs, ins, values) => {
+  const staged: RawKernel = (n, outs, ins, values) => {
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
     const run = (fast || (narrow !== undefined && float32Scalars(values)) ? narrow : wide) as (n: number) => void
     for (let start = 0; start < n; start += chunk) {
@@ -290,6 +297,84 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
       run(len)
       const from = len === chunk ? outViews : outViewsOf(len)
       for (let i = 0; i < outViews.length; i++) outs[i].set(from[i], start)
+    }
+  }
+  if (arrays > STAGING_ARRAYS) return staged
+  const resident = residentKernel(program, f32, fast, exact32, float32Scalars)
+  if (resident === undefined) return staged
+  return (n, outs, ins, values) => {
+    // where the outputs live in a resident memory, the kernel runs there: only the arrays from elsewhere are staged
+    const home = n >= 4 ? residentOf(outs[0]) : undefined
+    if (home === undefined) return staged(n, outs, ins, values)
+    const whole = n & ~3
+    resident(home, whole, outs, ins, values)
+    // the last elements (fewer than four) through the scratch memory: a resident kernel never writes past an array
+    if (whole < n) staged(n - whole, outs.map((o) => o.subarray(whole) as FloatArray), ins.map((x) => x.subarray(whole) as FloatArray), values)
+  }
+}
+
+/** The kernel of `program` on arrays of one resident memory: per memory, its instance, scalars and staging views. */
+type ResidentRun = (home: Resident, n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], values: ArrayLike<number>) => void
+
+/**
+ * `program` compiled to read and write its arrays where they are in a
+ * resident memory (each array's base address a parameter); the arrays
+ * that live elsewhere are staged chunk by chunk through the memory's
+ * staging regions. `n` must be a multiple of 4.
+ */
+function residentKernel(program: Program, f32: boolean, fast: boolean, exact32: boolean, float32Scalars: (values: ArrayLike<number>) => boolean): ResidentRun | undefined {
+  const arrays = program.inputs + program.outputs.length
+  const elem = f32 ? 4 : 8
+  const compile = (lanes32: boolean): WebAssembly.Module | undefined => {
+    const { body, locals } = emit(program, f32, lanes32, 'pointers')
+    const bytes = module([0x60, ...u32(1 + arrays), ...new Array<number>(1 + arrays).fill(I32), 0x00], locals, body, true, RESIDENT_PAGES)
+    return bytes.length > 4096 ? undefined : new WebAssembly.Module(bytes)
+  }
+  const wideModule = fast ? undefined : compile(false)
+  const narrowModule = fast || exact32 ? compile(true) : undefined
+  if ((fast && narrowModule === undefined) || (!fast && wideModule === undefined)) return undefined
+  interface Home {
+    readonly wide?: (...args: number[]) => void
+    readonly narrow?: (...args: number[]) => void
+    readonly scalars: Float64Array
+    readonly staging: FloatArray[]
+  }
+  const homes = new WeakMap<Resident, Home>()
+  const View = f32 ? Float32Array : Float64Array
+  const instance = (m: WebAssembly.Module | undefined, r: Resident) => (m === undefined ? undefined : (new WebAssembly.Instance(m, { m: { memory: r.memory as WebAssembly.Memory } }).exports.run as (...args: number[]) => void))
+  const homeOf = (r: Resident): Home => {
+    let h = homes.get(r)
+    if (h === undefined) {
+      h = {
+        wide: instance(wideModule, r),
+        narrow: instance(narrowModule, r),
+        scalars: new Float64Array(r.buffer, 0, RESIDENT_SCALARS / 8),
+        staging: Array.from({ length: arrays }, (_, j) => new View(r.buffer, stagingOffset(j), STAGING_CHUNK)),
+      }
+      homes.set(r, h)
+    }
+    return h
+  }
+  const bases = new Array<number>(1 + arrays)
+  return (r, n, outs, ins, values) => {
+    const h = homeOf(r)
+    for (let i = 0; i < program.scalars; i++) h.scalars[i] = values[i]
+    const run = (fast || (h.narrow !== undefined && float32Scalars(values)) ? h.narrow : h.wide) as (...args: number[]) => void
+    const all = [...ins, ...outs]
+    const here = all.map((a) => residentOf(a) === r)
+    // in chunks even when nothing is staged: the engine tiers a function up between calls, not inside one
+    for (let start = 0; start < n; start += STAGING_CHUNK) {
+      const len = Math.min(STAGING_CHUNK, n - start)
+      bases[0] = len
+      for (let j = 0; j < arrays; j++) {
+        if (here[j]) bases[1 + j] = all[j].byteOffset + start * elem
+        else {
+          bases[1 + j] = stagingOffset(j)
+          if (j < program.inputs) h.staging[j].set(all[j].subarray(start, start + len))
+        }
+      }
+      run(...bases)
+      for (let i = 0; i < outs.length; i++) if (!here[program.inputs + i]) outs[i].set(h.staging[program.inputs + i].subarray(0, len), start)
     }
   }
 }

@@ -1,0 +1,144 @@
+/**
+ * Resident storage: the library's own large outputs (new params and state)
+ * allocated inside WebAssembly memories, so the compiled kernels read and
+ * write them where they are instead of copying every array through the
+ * scratch memory. Only what comes from outside (the gradients) is staged.
+ *
+ * Each resident memory is created at a fixed size and never grows, so no
+ * typed array on it is ever detached. Its layout: the per-call scalars at
+ * address 0, a staging region per array for the inputs and outputs that
+ * live elsewhere, then the heap of tensor storage. Blocks are handed out
+ * first-fit, 64-byte aligned and padded (a kernel processes four elements
+ * at a time, so it may touch up to three past the end), and come back
+ * through a `FinalizationRegistry` once the typed array that owned them is
+ * unreachable. When every memory is full, or WebAssembly SIMD is missing,
+ * the caller allocates as before: residency is never required.
+ *
+ * @module kernel
+ */
+import type { Dtype, FloatArray } from '../tensor/tensor.js'
+
+/** 64 KiB pages per resident memory (256 MiB). */
+export const RESIDENT_PAGES = 4096
+/** The most resident memories (1 GiB in all). */
+const MAX_MEMORIES = 4
+/** Bytes of the scalars at address 0. */
+export const RESIDENT_SCALARS = 512
+/** Elements per staging region, and regions: enough for any program's arrays. */
+export const STAGING_CHUNK = 8192
+export const STAGING_ARRAYS = 24
+/** Where the heap starts. */
+const HEAP = RESIDENT_SCALARS + STAGING_ARRAYS * STAGING_CHUNK * 8
+const ALIGN = 64
+
+/** One resident memory: the memory, its buffer, and its free blocks (byte ranges, sorted by start). */
+export interface Resident {
+  /** The `WebAssembly.Memory` (typed loosely: declarations stay free of the WebAssembly types, for consumers without them). */
+  readonly memory: object
+  readonly buffer: ArrayBuffer
+  /** Free blocks as `[start, end)` byte offsets, sorted, never adjacent. */
+  readonly free: [number, number][]
+}
+
+const memories: Resident[] = []
+const byBuffer = new WeakMap<ArrayBufferLike, Resident>()
+let creatable = true
+
+/** Outputs smaller than this many bytes stay where they were (carved from shared chunks). */
+let minBytes = 1 << 18
+
+/**
+ * Sets the smallest output kept resident, in bytes, and returns the
+ * previous setting (tests make every output resident with 0).
+ */
+export function setResidentMinBytes(bytes: number): number {
+  const previous = minBytes
+  minBytes = bytes
+  return previous
+}
+
+const registry =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<[Resident, number, number]>(([r, start, end]) => release(r, start, end))
+    : undefined
+
+/** Returns `[start, end)` of `r` to its free list, merged with its neighbours. */
+function release(r: Resident, start: number, end: number): void {
+  const free = r.free
+  let i = 0
+  while (i < free.length && free[i][0] < start) i++
+  const before = free[i - 1]
+  const after = free[i]
+  if (before !== undefined && before[1] === start && after !== undefined && after[0] === end) {
+    before[1] = after[1]
+    free.splice(i, 1)
+  } else if (before !== undefined && before[1] === start) before[1] = end
+  else if (after !== undefined && after[0] === end) after[0] = start
+  else free.splice(i, 0, [start, end])
+}
+
+/** A new resident memory, or undefined when none may or can be made. */
+function create(): Resident | undefined {
+  if (!creatable || memories.length >= MAX_MEMORIES) return undefined
+  try {
+    const memory = new WebAssembly.Memory({ initial: RESIDENT_PAGES, maximum: RESIDENT_PAGES })
+    const r: Resident = { memory, buffer: memory.buffer, free: [[HEAP, RESIDENT_PAGES * 65536]] }
+    memories.push(r)
+    byBuffer.set(r.buffer, r)
+    return r
+  } catch {
+    creatable = false // the engine refuses memories this large: stay with ordinary storage
+    return undefined
+  }
+}
+
+/** The first free block of `bytes` in `r`, taken from its free list; its start, or -1. */
+function take(r: Resident, bytes: number): number {
+  const free = r.free
+  for (let i = 0; i < free.length; i++) {
+    const [start, end] = free[i]
+    if (end - start < bytes) continue
+    if (end - start === bytes) free.splice(i, 1)
+    else free[i][0] = start + bytes
+    return start
+  }
+  return -1
+}
+
+/**
+ * A typed array of `dtype` with `n` elements in a resident memory, whose
+ * contents are unspecified (the caller writes every element), or
+ * undefined when it is too small to be worth it, no memory has room, or
+ * the engine cannot make one. Its block comes back when it is unreachable.
+ */
+export function residentStorage(dtype: Dtype, n: number): FloatArray | undefined {
+  const width = dtype === 'float32' ? 4 : 8
+  if (registry === undefined || n * width < minBytes || n === 0) return undefined
+  const bytes = Math.ceil((n * width + 4 * width) / ALIGN) * ALIGN
+  if (bytes > RESIDENT_PAGES * 65536 - HEAP) return undefined
+  let r: Resident | undefined
+  let start = -1
+  for (const m of memories) {
+    start = take(m, bytes)
+    if (start >= 0) {
+      r = m
+      break
+    }
+  }
+  if (r === undefined) {
+    r = create()
+    if (r === undefined) return undefined
+    start = take(r, bytes)
+  }
+  const a = dtype === 'float32' ? new Float32Array(r.buffer, start, n) : new Float64Array(r.buffer, start, n)
+  registry.register(a, [r, start, start + bytes])
+  return a
+}
+
+/** The resident memory `a` lives in, if any. */
+export function residentOf(a: FloatArray): Resident | undefined {
+  return byBuffer.get(a.buffer)
+}
+
+/** Byte offset of staging region `j` of a resident memory. */
+export const stagingOffset = (j: number): number => RESIDENT_SCALARS + j * STAGING_CHUNK * 8
