@@ -7,21 +7,22 @@
  * Each resident memory is created at a fixed size and never grows, so no
  * typed array on it is ever detached. Its layout: the per-call scalars at
  * address 0, a staging region per array for the inputs and outputs that
- * live elsewhere, then the heap of tensor storage. Blocks are handed out
- * first-fit, 64-byte aligned and padded (a kernel processes four elements
- * at a time, so it may touch up to three past the end), and come back
- * through a `FinalizationRegistry` once the typed array that owned them is
- * unreachable. When every memory is full, or WebAssembly SIMD is missing,
+ * live elsewhere, then the heap of tensor storage. A memory is sized for
+ * four blocks like the one that made it (16 to 256 MiB, 1 GiB in all).
+ * Blocks are handed out first-fit, 64-byte aligned, and come back through
+ * a `FinalizationRegistry` once the typed array that owned them is
+ * unreachable. When no memory has room, or WebAssembly SIMD is missing,
  * the caller allocates as before: residency is never required.
  *
  * @module kernel
  */
 import type { Dtype, FloatArray } from '../tensor/tensor.js'
 
-/** 64 KiB pages per resident memory (256 MiB). */
-export const RESIDENT_PAGES = 4096
-/** The most resident memories (1 GiB in all). */
-const MAX_MEMORIES = 4
+/** The bytes of all resident memories together, at most (1 GiB). */
+const MAX_TOTAL = 1 << 30
+/** A resident memory's size: room for four blocks like the one that made it, a power of two between 16 and 256 MiB. */
+const MIN_MEMORY = 1 << 24
+const MAX_MEMORY = 1 << 28
 /** Bytes of the scalars at address 0. */
 export const RESIDENT_SCALARS = 512
 /** Elements per staging region, and regions: enough for any program's arrays. */
@@ -43,6 +44,7 @@ export interface Resident {
 const memories: Resident[] = []
 const byBuffer = new WeakMap<ArrayBufferLike, Resident>()
 let creatable = true
+let total = 0
 
 /** Outputs smaller than this many bytes stay where they were (carved from shared chunks). */
 let minBytes = 1 << 18
@@ -77,14 +79,18 @@ function release(r: Resident, start: number, end: number): void {
   else free.splice(i, 0, [start, end])
 }
 
-/** A new resident memory, or undefined when none may or can be made. */
-function create(): Resident | undefined {
-  if (!creatable || memories.length >= MAX_MEMORIES) return undefined
+/** A new resident memory with room for a block of `bytes`, or undefined when none may or can be made. */
+function create(bytes: number): Resident | undefined {
+  let size = MIN_MEMORY
+  while (size < HEAP + 4 * bytes && size < MAX_MEMORY) size *= 2
+  if (!creatable || total + size > MAX_TOTAL || HEAP + bytes > size) return undefined
   try {
-    const memory = new WebAssembly.Memory({ initial: RESIDENT_PAGES, maximum: RESIDENT_PAGES })
-    const r: Resident = { memory, buffer: memory.buffer, free: [[HEAP, RESIDENT_PAGES * 65536]] }
+    const pages = size / 65536
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages })
+    const r: Resident = { memory, buffer: memory.buffer, free: [[HEAP, size]] }
     memories.push(r)
     byBuffer.set(r.buffer, r)
+    total += size
     return r
   } catch {
     creatable = false // the engine refuses memories this large: stay with ordinary storage
@@ -114,8 +120,7 @@ function take(r: Resident, bytes: number): number {
 export function residentStorage(dtype: Dtype, n: number): FloatArray | undefined {
   const width = dtype === 'float32' ? 4 : 8
   if (registry === undefined || n * width < minBytes || n === 0) return undefined
-  const bytes = Math.ceil((n * width + 4 * width) / ALIGN) * ALIGN
-  if (bytes > RESIDENT_PAGES * 65536 - HEAP) return undefined
+  const bytes = Math.ceil((n * width) / ALIGN) * ALIGN
   let r: Resident | undefined
   let start = -1
   for (const m of memories) {
@@ -126,7 +131,7 @@ export function residentStorage(dtype: Dtype, n: number): FloatArray | undefined
     }
   }
   if (r === undefined) {
-    r = create()
+    r = create(bytes)
     if (r === undefined) return undefined
     start = take(r, bytes)
   }

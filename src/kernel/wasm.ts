@@ -11,17 +11,20 @@
  *   each operation rounded to float32; see `docs/performance.md` for the
  *   measured error.
  *
- * The memory is created once, at a fixed size, and never grows: growing it
- * would detach its buffer, and a detached buffer anywhere in the process
- * slows every typed-array loop. The caller's arrays are copied in and out
- * chunk by chunk, so no tensor ever lives in it.
+ * The scratch memory is created once, at a fixed size, and never grows:
+ * growing it would detach its buffer, and a detached buffer anywhere in the
+ * process slows every typed-array loop. The caller's arrays are copied in
+ * and out chunk by chunk, so no tensor ever lives in it. Where the outputs
+ * live in a resident memory (see `resident`), the same program is compiled
+ * with each array's address as a parameter and runs there, in place; only
+ * the arrays from elsewhere are staged.
  *
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, operands, schedule } from './expr.js'
 import type { RawKernel } from './js.js'
-import { RESIDENT_PAGES, RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
+import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
 /** Bytes of the scratch memory (a fixed number of 64 KiB pages). */
 const PAGES = 16
@@ -114,9 +117,11 @@ function scratch(): WebAssembly.Memory {
 }
 
 /** A module with one function of type `type`, exported as `run`, importing the scratch memory when `imports`. */
-function module(type: number[], locals: number[][], body: number[], imports: boolean, pages = PAGES): Uint8Array<ArrayBuffer> {
+function module(type: number[], locals: number[][], body: number[], imports: boolean, pages: number | 'any' = PAGES): Uint8Array<ArrayBuffer> {
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
-  const memoryImport = [...name('m'), ...name('memory'), 0x02, 0x01, ...u32(pages), ...u32(pages)]
+  // a fixed size, or (`'any'`) any memory of at least one page
+  const limits = pages === 'any' ? [0x00, 0x01] : [0x01, ...u32(pages), ...u32(pages)]
+  const memoryImport = [...name('m'), ...name('memory'), 0x02, ...limits]
   const code = [...vector(locals), ...body]
   return new Uint8Array([
     ...header,
@@ -327,7 +332,7 @@ function residentKernel(program: Program, f32: boolean, fast: boolean, exact32: 
   const elem = f32 ? 4 : 8
   const compile = (lanes32: boolean): WebAssembly.Module | undefined => {
     const { body, locals } = emit(program, f32, lanes32, 'pointers')
-    const bytes = module([0x60, ...u32(1 + arrays), ...new Array<number>(1 + arrays).fill(I32), 0x00], locals, body, true, RESIDENT_PAGES)
+    const bytes = module([0x60, ...u32(1 + arrays), ...new Array<number>(1 + arrays).fill(I32), 0x00], locals, body, true, 'any')
     return bytes.length > 4096 ? undefined : new WebAssembly.Module(bytes)
   }
   const wideModule = fast ? undefined : compile(false)
