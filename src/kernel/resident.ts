@@ -26,7 +26,7 @@ const MAX_MEMORY = 1 << 28
 /** Bytes of the scalars at address 0. */
 export const RESIDENT_SCALARS = 512
 /** Elements per staging region, and regions: enough for any program's arrays. */
-export const STAGING_CHUNK = 8192
+export const STAGING_CHUNK = 16384
 export const STAGING_ARRAYS = 24
 /** Where the heap starts. */
 const HEAP = RESIDENT_SCALARS + STAGING_ARRAYS * STAGING_CHUNK * 8
