@@ -68,6 +68,20 @@ afterEach(() => {
   setBackend('auto')
 })
 
+/** Random strided params and gradients of one tree structure, both dtypes, the gradients with zeros, NaN, infinities and extremes. */
+const arbParamsAndGrads: fc.Arbitrary<[Params, Params]> = (() => {
+  const leaf = fc.record({ shape: arbShape({ maxDims: 3, maxSide: 6 }), dtype: fc.constantFrom<Dtype>('float32', 'float64'), view: arbViewRecipe(), gview: arbViewRecipe() })
+  const elements = fc.oneof(fc.double({ min: -8, max: 8, noNaN: true }), fc.constantFrom(0, -0, NaN, Infinity, 1e-30, 3e38))
+  return fc.tuple(arbTree(leaf, { maxDepth: 2 }), arbPool(), arbPool(elements)).map(([spec, pPool, gPool]) => {
+    let i = 0
+    return walk([spec], ['spec'], isSpec, 2, ([leaf]) => {
+      const l = leaf as LeafSpec
+      i += 1
+      return [viewOf(fromPool(l.shape, l.dtype, pPool, i), l.view), viewOf(fromPool(l.shape, l.dtype, gPool, 3 * i), l.gview)]
+    }) as [Params, Params]
+  })
+})()
+
 describe('kernel backends', () => {
   it('WebAssembly SIMD is available in Node, and the default backend uses it', () => {
     expect(wasmSupported()).toBe(true)
@@ -76,16 +90,8 @@ describe('kernel backends', () => {
   })
 
   it('JavaScript and WebAssembly give the same bits on random strided trees of both dtypes (exact)', () => {
-    const leaf = fc.record({ shape: arbShape({ maxDims: 3, maxSide: 6 }), dtype: fc.constantFrom<Dtype>('float32', 'float64'), view: arbViewRecipe(), gview: arbViewRecipe() })
-    const elements = fc.oneof(fc.double({ min: -8, max: 8, noNaN: true }), fc.constantFrom(0, -0, NaN, Infinity, 1e-30, 3e38))
     fc.assert(
-      fc.property(arbTree(leaf, { maxDepth: 2 }), arbPool(), arbPool(elements), fc.constantFrom(...Object.keys(OPTIMIZERS)), fc.boolean(), (spec, pPool, gPool, name, donate) => {
-        let i = 0
-        const [params, grads] = walk([spec], ['spec'], isSpec, 2, ([leaf]) => {
-          const l = leaf as LeafSpec
-          i += 1
-          return [viewOf(fromPool(l.shape, l.dtype, pPool, i), l.view), viewOf(fromPool(l.shape, l.dtype, gPool, 3 * i), l.gview)]
-        }) as [Params, Params]
+      fc.property(arbParamsAndGrads, fc.constantFrom(...Object.keys(OPTIMIZERS)), fc.boolean(), ([params, grads], name, donate) => {
         const js = trajectory('js', OPTIMIZERS[name](), params, grads, 3, donate)
         const wasm = trajectory('wasm', OPTIMIZERS[name](), params, grads, 3, donate)
         expectSameBits(wasm, js)
@@ -122,16 +128,8 @@ describe('resident memories (donated leaves kept in WebAssembly memory, worked o
   })
 
   it.skipIf(!wasmSupported())('give the JavaScript backend\'s bits on random strided trees of both dtypes, donating', () => {
-    const leaf = fc.record({ shape: arbShape({ maxDims: 3, maxSide: 6 }), dtype: fc.constantFrom<Dtype>('float32', 'float64'), view: arbViewRecipe(), gview: arbViewRecipe() })
-    const elements = fc.oneof(fc.double({ min: -8, max: 8, noNaN: true }), fc.constantFrom(0, -0, NaN, Infinity, 1e-30, 3e38))
     fc.assert(
-      fc.property(arbTree(leaf, { maxDepth: 2 }), arbPool(), arbPool(elements), fc.constantFrom(...Object.keys(OPTIMIZERS)), (spec, pPool, gPool, name) => {
-        let i = 0
-        const [params, grads] = walk([spec], ['spec'], isSpec, 2, ([leaf]) => {
-          const l = leaf as LeafSpec
-          i += 1
-          return [viewOf(fromPool(l.shape, l.dtype, pPool, i), l.view), viewOf(fromPool(l.shape, l.dtype, gPool, 3 * i), l.gview)]
-        }) as [Params, Params]
+      fc.property(arbParamsAndGrads, fc.constantFrom(...Object.keys(OPTIMIZERS)), ([params, grads], name) => {
         expectSameBits(trajectory('wasm', OPTIMIZERS[name](), params, grads, 4, true), trajectory('js', OPTIMIZERS[name](), params, grads, 4, false))
       }),
       { numRuns: 150 },
