@@ -77,9 +77,11 @@ export function lossSpec(runs: readonly Curve[], title = 'Training loss (softmax
   return epochSpec(runs, { title, field: 'loss', value: (h) => h.loss, y: { scale: { type: 'log' } } })
 }
 
-/** Test accuracy per epoch, one line per chain. */
+/** Test accuracy per epoch from the first on, one line per chain. */
 export function accuracySpec(runs: readonly Curve[], title = 'Test accuracy (30 held-out flowers)'): TopLevelSpec {
-  return epochSpec(runs, {
+  // from the first epoch on: the untrained model's chance level would flatten the scale where the runs differ
+  const trained = runs.map((r) => ({ ...r, history: r.history.filter((h) => h.epoch > 0) }))
+  return epochSpec(trained, {
     title,
     field: 'accuracy',
     value: (h) => h.testAccuracy,
