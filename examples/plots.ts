@@ -62,7 +62,8 @@ function epochSpec(runs: readonly Curve[], series: Series): TopLevelSpec {
     ...SIZE,
     background: 'white',
     data: { values: runs.flatMap((r) => r.history.map((h) => ({ chain: r.name, epoch: h.epoch, [field]: value(h) }))) },
-    mark: { type: 'line', interpolate },
+    // a point per epoch when there are few, so that every value shows
+    mark: { type: 'line', interpolate, point: Math.max(...runs.map((r) => r.history.length)) <= 20 },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
       y: { field, type: 'quantitative', title: field, ...y },
@@ -86,7 +87,8 @@ export function accuracySpec(runs: readonly Curve[], title = 'Test accuracy (30 
     field: 'accuracy',
     value: (h) => h.testAccuracy,
     y: { scale: { zero: false }, axis: { format: '%' } },
-    interpolate: 'step-after',
+    // steps over many epochs; over a few, a step would hide the last value in the right edge
+    interpolate: Math.max(...trained.map((r) => r.history.length)) <= 20 ? 'linear' : 'step-after',
   })
 }
 
