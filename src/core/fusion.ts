@@ -130,7 +130,7 @@ function leafPass(
       // a large donated buffer moves once into a resident memory, where every later step works on it in place
       // (only then: a fresh resident block every step would be fresh pages every step, freed only by a collection)
       const old = reuse(ts, i)
-      specs[i] = old === undefined ? arenas[i].output(dtype, n) : resident && residentOf(old) === undefined ? (residentStorage(dtype, n) ?? old) : old
+      specs[i] = old === undefined ? ((resident ? residentStorage(dtype, n, true) : undefined) ?? arenas[i].output(dtype, n)) : resident && residentOf(old) === undefined ? (residentStorage(dtype, n) ?? old) : old
     }
     return map(ts, specs, kernelFor(dtype))
   }

@@ -3,6 +3,8 @@
  * allocated inside WebAssembly memories, so the compiled kernels read and
  * write them where they are instead of copying every array through the
  * scratch memory. Only what comes from outside (the gradients) is staged.
+ * Donated leaves move in once and stay; a pure step's outputs are resident
+ * within a budget (see `residentStorage`).
  *
  * Each resident memory is created at a fixed size and never grows, so no
  * typed array on it is ever detached. Its layout: the per-call scalars at
@@ -46,6 +48,16 @@ const byBuffer = new WeakMap<ArrayBufferLike, Resident>()
 let creatable = true
 let total = 0
 
+/**
+ * The most bytes of blocks held by a pure step's outputs at once. They come
+ * back only after a collection, which nothing in a resident memory
+ * triggers: past this, outputs are ordinary arrays (whose allocation does
+ * trigger collections), so a loop that never yields keeps at most this
+ * much resident beyond its donated leaves.
+ */
+const TRANSIENT_BUDGET = 1 << 27
+let transientLive = 0
+
 /** Outputs smaller than this many bytes stay where they were (carved from shared chunks). */
 let minBytes = 1 << 18
 
@@ -61,7 +73,10 @@ export function setResidentMinBytes(bytes: number): number {
 
 const registry =
   typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<[Resident, number, number]>(([r, start, end]) => release(r, start, end))
+    ? new FinalizationRegistry<[Resident, number, number, number]>(([r, start, end, transient]) => {
+        transientLive -= transient
+        release(r, start, end)
+      })
     : undefined
 
 /** Returns `[start, end)` of `r` to its free list, merged with its neighbours. */
@@ -116,11 +131,14 @@ function take(r: Resident, bytes: number): number {
  * contents are unspecified (the caller writes every element), or
  * undefined when it is too small to be worth it, no memory has room, or
  * the engine cannot make one. Its block comes back when it is unreachable.
+ * A `transient` block (a pure step's output) counts against a budget of
+ * blocks held at once; past it, undefined.
  */
-export function residentStorage(dtype: Dtype, n: number): FloatArray | undefined {
+export function residentStorage(dtype: Dtype, n: number, transient = false): FloatArray | undefined {
   const width = dtype === 'float32' ? 4 : 8
   if (registry === undefined || n * width < minBytes || n === 0) return undefined
   const bytes = Math.ceil((n * width) / ALIGN) * ALIGN
+  if (transient && transientLive + bytes > TRANSIENT_BUDGET) return undefined
   let r: Resident | undefined
   let start = -1
   for (const m of memories) {
@@ -136,7 +154,8 @@ export function residentStorage(dtype: Dtype, n: number): FloatArray | undefined
     start = take(r, bytes)
   }
   const a = dtype === 'float32' ? new Float32Array(r.buffer, start, n) : new Float64Array(r.buffer, start, n)
-  registry.register(a, [r, start, start + bytes])
+  registry.register(a, [r, start, start + bytes, transient ? bytes : 0])
+  if (transient) transientLive += bytes
   return a
 }
 
