@@ -123,15 +123,21 @@ function leafPass(
   const specs = new Array<FloatArray>(nOut)
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
+  /**
+   * Where output `i` goes. On WebAssembly a large output lives in a resident memory, where the kernel works in
+   * place: a donated buffer moves there once and stays; a new output is resident within the budget of blocks
+   * held at once (see `residentStorage`). Otherwise the donated buffer, or new storage.
+   */
+  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number): FloatArray => {
+    const old = reuse(ts, i)
+    if (!resident) return old ?? arenas[i].output(dtype, n)
+    if (old === undefined) return residentStorage(dtype, n, true) ?? arenas[i].output(dtype, n)
+    return residentOf(old) === undefined ? (residentStorage(dtype, n) ?? old) : old
+  }
   const pass = (ts: Tensor[]): Tensor[] => {
     const dtype = dtypeOf(ts[0])
     const n = sizeOf(ts[0].shape)
-    for (let i = 0; i < nOut; i++) {
-      // a large donated buffer moves once into a resident memory, where every later step works on it in place
-      // (only then: a fresh resident block every step would be fresh pages every step, freed only by a collection)
-      const old = reuse(ts, i)
-      specs[i] = old === undefined ? ((resident ? residentStorage(dtype, n, true) : undefined) ?? arenas[i].output(dtype, n)) : resident && residentOf(old) === undefined ? (residentStorage(dtype, n) ?? old) : old
-    }
+    for (let i = 0; i < nOut; i++) specs[i] = storageOf(ts, i, dtype, n)
     return map(ts, specs, kernelFor(dtype))
   }
   const ordered = checkOrder.map((i) => trees[i])

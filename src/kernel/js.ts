@@ -29,6 +29,11 @@ const F = Math.fround
 /** An operation over `n` elements of registers: it reads element `k` of its operands before writing it to `d`. */
 type Operation = (d: Float64Array, n: number, a: Float64Array, b: Float64Array, t: Float64Array, e: Float64Array) => void
 
+/** Rounding to float32: `store` of float32 leaves, and `fround` whatever the leaf dtype. */
+const toFloat32: Operation = (d, n, a) => {
+  for (let k = 0; k < n; k++) d[k] = F(a[k])
+}
+
 /** The operations, one small loop each (V8 optimizes each on its own). */
 const OPERATIONS: Readonly<Record<string, Operation>> = {
   add: (d, n, a, b) => {
@@ -58,12 +63,8 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   neg: (d, n, a) => {
     for (let k = 0; k < n; k++) d[k] = -a[k]
   },
-  store: (d, n, a) => {
-    for (let k = 0; k < n; k++) d[k] = F(a[k])
-  },
-  fround: (d, n, a) => {
-    for (let k = 0; k < n; k++) d[k] = F(a[k])
-  },
+  store: toFloat32,
+  fround: toFloat32,
   lt: (d, n, a, b, t, e) => {
     for (let k = 0; k < n; k++) d[k] = a[k] < b[k] ? t[k] : e[k]
   },

@@ -159,9 +159,9 @@ export function residentStorage(dtype: Dtype, n: number, transient = false): Flo
   return a
 }
 
-/** The resident memory `a` lives in, if any. */
+/** The resident memory `a` lives in, if any (a buffer smaller than any resident memory is not looked up: the small leaves' path stays cheap). */
 export function residentOf(a: FloatArray): Resident | undefined {
-  return byBuffer.get(a.buffer)
+  return a.buffer.byteLength < MIN_MEMORY ? undefined : byBuffer.get(a.buffer)
 }
 
 /** Byte offset of staging region `j` of a resident memory. */

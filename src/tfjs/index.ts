@@ -216,19 +216,17 @@ export class TfOptimizer extends tf.Optimizer {
    * only for them.
    */
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
-    const given: [string, tf.Tensor][] = Array.isArray(variableGradients)
-      ? variableGradients.map((g, i) => {
-          if (g === null || typeof g !== 'object' || typeof g.name !== 'string') {
-            throw new StructureError(`variableGradients[${i}]`, `expected { name, tensor }, got ${describe(g)}`)
-          }
-          return [g.name, g.tensor]
-        })
-      : variableGradients !== null && typeof variableGradients === 'object'
-        ? Object.entries(variableGradients)
-        : (() => {
-            throw new StructureError('variableGradients', `expected a map of variable names to gradients, got ${describe(variableGradients)}`)
-          })()
-    const grads = new Map(given)
+    if (variableGradients === null || typeof variableGradients !== 'object') {
+      throw new StructureError('variableGradients', `expected a map of variable names to gradients, got ${describe(variableGradients)}`)
+    }
+    const grads = new Map<string, tf.Tensor>(
+      Array.isArray(variableGradients)
+        ? variableGradients.map((g, i) => {
+            if (g === null || typeof g !== 'object' || typeof g.name !== 'string') throw new StructureError(`variableGradients[${i}]`, `expected { name, tensor }, got ${describe(g)}`)
+            return [g.name, g.tensor]
+          })
+        : Object.entries(variableGradients),
+    )
     const variables = registered()
     if (this.restored !== undefined) this.adopt([...grads.keys()])
     const names = this.names ?? [...grads.keys()]

@@ -10,7 +10,7 @@ import { type GradientTransformation, type Params, transformation } from '../cor
 import { evaluate } from '../core/fusion.js'
 import { totalNorm } from '../constraints/norms.js'
 import { ConfigError, ShapeError, checkNumber, checkOptions } from '../errors/index.js'
-import { add, div, max, mul, program, sqrt, store as r, sub, where } from '../kernel/index.js'
+import { type Expr, type Operand, add, div, max, mul, program, sqrt, store as r, sub, where } from '../kernel/index.js'
 import { type Dtype, type Shape, type Tensor, broadcastTo, dtypeOf, formatShape, fromStorage, reduce, roundTo, scaleAll, scaleSlices, shapeEquals, zeros } from '../tensor/index.js'
 import { type Path, formatPath, mapTree, zipStructure } from '../tree/index.js'
 import { countOf } from './block.js'
@@ -32,7 +32,7 @@ const ROW_FACTOR = program('row factor', 2, 0, ([v, m]) => [r(div(1, r(sqrt(r(di
 const COLUMN_FACTOR = program('column factor', 1, 0, ([v]) => [r(div(1, r(sqrt(v))))])
 
 /** torch's `lerp_(end, w)`: `self + w · (end − self)` for `w < 0.5`, else `end − (end − self) · (1 − w)`. */
-function lerp(self: Parameters<typeof add>[0], end: Parameters<typeof add>[0], w: Parameters<typeof add>[0], rest: Parameters<typeof add>[0]) {
+function lerp(self: Operand, end: Operand, w: Operand, rest: Operand): Expr {
   const diff = r(sub(end, self))
   return where('lt', w, 0.5, r(add(self, r(mul(w, diff)))), r(sub(end, r(mul(diff, rest)))))
 }

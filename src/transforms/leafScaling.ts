@@ -29,6 +29,11 @@ function normOf(t: Tensor): number {
   return roundTo(dtypeOf(t))(totalNorm([t], 2).norm)
 }
 
+/** The root mean square of a whole leaf, `‖t‖ / sqrt(size)`, rounded to its dtype. */
+function rmsOf(t: Tensor): number {
+  return roundTo(dtypeOf(t))(normOf(t) / Math.sqrt(Math.max(t.size, 1)))
+}
+
 /**
  * Clips each leaf to an RMS of at most `threshold` (optax
  * `clip_by_block_rms`): `u / max(1, sqrt(mean(u²)) / threshold)`.
@@ -43,8 +48,7 @@ export function clipByBlockRms(threshold: number): GradientTransformation<EmptyS
     'clipByBlockRms',
     (u) => {
       const r = roundTo(dtypeOf(u))
-      const rms = r(normOf(u) / Math.sqrt(Math.max(u.size, 1)))
-      return scaleAll(u, r(1 / Math.max(1, r(rms / r(limit)))))
+      return scaleAll(u, r(1 / Math.max(1, r(rmsOf(u) / r(limit)))))
     },
     false,
   )
@@ -187,7 +191,7 @@ export function scaleByParamBlockRms(minScale = 1e-3): GradientTransformation<Em
     'scaleByParamBlockRms',
     (u, p) => {
       const r = roundTo(dtypeOf(p!))
-      const rms = r(Math.sqrt(r(reduce(p!, normalizeAxes(undefined, p!.shape.length, 'p'), 'sumsq')[0] / Math.max(p!.size, 1))))
+      const rms = rmsOf(p!)
       return scaleAll(u, rms <= r(floor) ? r(floor) : rms)
     },
     true,
