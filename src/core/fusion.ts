@@ -17,8 +17,9 @@
  *
  * @module core
  */
-import { type Expr, type Precision, type Program, type Recurrence, activeBackend, compile, fuse, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
-import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, map, roundTo, sizeOf } from '../tensor/index.js'
+import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, newBatch, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
+import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, fromStorage, isRowMajor, map, roundTo, sizeOf } from '../tensor/index.js'
+import { TAKEN, donatedError } from '../tensor/taken.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
 
@@ -116,11 +117,10 @@ function leafPass(
   trees: readonly Tree[],
   names: readonly string[],
   nOut: number,
-  kernelFor: (dtype: Dtype) => Kernel,
+  kernelFor: (dtype: Dtype) => PassKernel,
   reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
   checkOrder: readonly number[],
 ): Params[] {
-  const specs = new Array<FloatArray>(nOut)
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
   /**
@@ -128,26 +128,79 @@ function leafPass(
    * place: a donated buffer moves there once and stays; a new output is resident within the budget of blocks
    * held at once (see `residentStorage`). Otherwise the donated buffer, or new storage.
    */
+  // the offset of the last storage `storageOf` gave in its array (non-zero for a small output carved from a chunk)
+  let at = 0
   const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number): FloatArray => {
+    at = 0
     const old = reuse(ts, i)
+    if (old !== undefined && (!resident || n < SMALL || residentOf(old) !== undefined)) return old
+    if (n < SMALL) {
+      const chunk = arenas[i].place(dtype, n)
+      at = arenas[i].at
+      return chunk
+    }
     if (!resident) return old ?? arenas[i].output(dtype, n)
-    if (old === undefined) return residentStorage(dtype, n, true) ?? arenas[i].output(dtype, n)
-    return residentOf(old) === undefined ? (residentStorage(dtype, n) ?? old) : old
+    return old === undefined ? (residentStorage(dtype, n, true) ?? arenas[i].output(dtype, n)) : (residentStorage(dtype, n) ?? old)
   }
+  const arity = trees.length
+  // the small leaves of each dtype, run in batches once the walk is done (float32 first)
+  const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
+  const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const pass = (ts: Tensor[]): Tensor[] => {
-    const dtype = dtypeOf(ts[0])
-    const n = sizeOf(ts[0].shape)
-    for (let i = 0; i < nOut; i++) specs[i] = storageOf(ts, i, dtype, n)
-    return map(ts, specs, kernelFor(dtype))
+    const t0 = ts[0]
+    const dtype = dtypeOf(t0)
+    const shape = t0.shape
+    const n = sizeOf(shape)
+    const kernel = kernelFor(dtype)
+    const out = new Array<Tensor>(nOut)
+    if (kernel.batch === undefined || n === 0 || n >= SMALL || n > kernel.limit || !ts.every(isRowMajor)) {
+      const specs = new Array<FloatArray>(nOut)
+      for (let i = 0; i < nOut; i++) {
+        const s = storageOf(ts, i, dtype, n)
+        specs[i] = at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray)
+      }
+      return map(ts, specs, kernel)
+    }
+    // a small row-major leaf joins its dtype's batch; its outputs are filled before the pass returns
+    const d = dtype === 'float32' ? 0 : 1
+    let b = batches[d]
+    if (b === undefined) {
+      b = batches[d] = newBatch(arity + nOut)
+      kernels[d] = kernel
+    }
+    addLeaf(b, n)
+    for (let j = 0; j < arity; j++) {
+      const t = ts[j]
+      if (t.data === TAKEN) throw donatedError(names[j])
+      addArray(b, j, t.data, t.offset)
+    }
+    for (let i = 0; i < nOut; i++) {
+      // the batch writes the chunk (neighbours in one run), the tensor gets exactly its own elements
+      const s = storageOf(ts, i, dtype, n)
+      addArray(b, arity + i, s, at)
+      out[i] = fromStorage(at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray), shape)
+    }
+    return out
   }
   const ordered = checkOrder.map((i) => trees[i])
   const orderedNames = checkOrder.map((i) => names[i])
   const inKernelOrder = new Array<Tensor>(trees.length)
-  return zipMany(ordered, orderedNames, nOut, (ts) => {
+  const result = zipMany(ordered, orderedNames, nOut, (ts) => {
     for (let j = 0; j < ts.length; j++) inKernelOrder[checkOrder[j]] = ts[j]
     return pass(inKernelOrder)
   }) as Params[]
+  for (let d = 0; d < 2; d++) {
+    const b = batches[d]
+    if (b !== undefined) kernels[d]!.batch!(b)
+  }
+  return result
 }
+
+/** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
+const SMALL = 4096
+
+/** A leaf kernel of a pass, with its batch form when the backend has one (many small leaves per call, each of at most `limit` elements). */
+export type PassKernel = Kernel & { readonly batch?: (b: Batch) => void; readonly limit: number }
 
 /**
  * Builds a value once per dtype on first use: the hyperparameter math of one
@@ -225,16 +278,18 @@ export function recurrenceKernels<Sc extends string>(
   r: Recurrence<string, Sc>,
   scalars: (round: (x: number) => number, dtype: Dtype) => Readonly<Record<Sc, number>>,
   fusion: Fusion = {},
-): (dtype: Dtype) => Kernel {
+): (dtype: Dtype) => PassKernel {
   const { pre, post, apply, precision } = fusion
   const f = fuse(r, { pre: pre !== undefined, post: post !== undefined, apply: apply !== undefined })
-  return perDtype((round, dtype): Kernel => {
+  return perDtype((round, dtype): PassKernel => {
     const s = scalars(round, dtype)
     const values = r.scalars.map((k) => s[k])
     if (pre !== undefined) values.push(pre(dtype))
     if (post !== undefined) values.push(post(dtype))
-    const raw = compile(f.program, dtype, precision)
-    return (n, outs, ins) => raw(n, outs, ins, values)
+    const c = compiled(f.program, dtype, precision)
+    const raw = c.run
+    const kernel: Kernel = (n, outs, ins) => raw(n, outs, ins, values)
+    return Object.assign(kernel, { batch: (b: Batch) => c.batch(b, values), limit: c.limit })
   })
 }
 

@@ -6,7 +6,8 @@
  * @module kernel
  */
 export * from './expr.js'
-export { type RawKernel } from './js.js'
+export { type Batch, type BatchKernel, addArray, addLeaf, newBatch } from './batch.js'
+export { type Compiled, type RawKernel } from './js.js'
 export { type Precision, wasmSupported } from './wasm.js'
-export { type Backend, type Epilogue, type Fused, type Recurrence, activeBackend, compile, fuse, program, recurrence, setBackend } from './recurrence.js'
+export { type Backend, type Epilogue, type Fused, type Recurrence, activeBackend, compile, compiled, fuse, program, recurrence, setBackend } from './recurrence.js'
 export { residentOf, residentStorage, setResidentMinBytes } from './resident.js'

@@ -10,10 +10,41 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
+import type { BatchKernel } from './batch.js'
 import { type Expr, type Program, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
 export type RawKernel = (n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], scalars: ArrayLike<number>) => void
+
+/**
+ * A program compiled for one dtype and precision: `run` over one leaf's
+ * arrays, and `batch` over many small leaves at once (leaves of at most
+ * `limit` elements).
+ */
+export interface Compiled {
+  readonly run: RawKernel
+  readonly batch: BatchKernel
+  readonly limit: number
+}
+
+/** A batch run leaf by leaf through `run` (`inputs` arrays, then the outputs, per leaf). */
+export function leafByLeaf(run: RawKernel, inputs: number): BatchKernel {
+  return ({ sizes, arrays, offsets }, scalars) => {
+    const ins = new Array<FloatArray>(inputs)
+    const outs = new Array<FloatArray>(arrays.length - inputs)
+    for (let l = 0; l < sizes.length; l++) {
+      const n = sizes[l]
+      const at = (j: number): FloatArray => {
+        const a = arrays[j][l]
+        const o = offsets[j][l]
+        return o === 0 && a.length === n ? a : (a.subarray(o, o + n) as FloatArray)
+      }
+      for (let j = 0; j < inputs; j++) ins[j] = at(j)
+      for (let i = 0; i < outs.length; i++) outs[i] = at(inputs + i)
+      run(n, outs, ins, scalars)
+    }
+  }
+}
 
 /** Elements per chunk: the live registers of a program stay in the first-level cache. */
 const CHUNK = 512
@@ -82,7 +113,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
  * are reused once their value is dead, so a program of dozens of nodes
  * needs a handful of chunk buffers.
  */
-export function jsKernel(program: Program, f32: boolean): RawKernel {
+export function jsKernel(program: Program, f32: boolean): Compiled {
   // a float64 store is its operand: one node, one register
   const canon = (e: Expr): Expr => (e.kind === 'store' && !f32 ? canon(e.a) : e)
   const order = schedule(program.outputs.map(canon)).filter((e) => canon(e) === e)
@@ -111,7 +142,7 @@ export function jsKernel(program: Program, f32: boolean): RawKernel {
     const f = s.op === 'compute' ? OPERATIONS[s.name] : undefined
     return { op: s.op, d: regs[s.dst], f, a, b, t, e, index: s.op === 'compute' || s.op === 'const' ? 0 : s.index, value: s.op === 'const' ? s.value : 0 }
   })
-  return (n, outs, ins, scalars) => {
+  const kernel: RawKernel = (n, outs, ins, scalars) => {
     for (let start = 0; start < n; start += CHUNK) {
       const len = Math.min(CHUNK, n - start)
       for (const s of run) {
@@ -130,4 +161,5 @@ export function jsKernel(program: Program, f32: boolean): RawKernel {
       }
     }
   }
+  return { run: kernel, batch: leafByLeaf(kernel, program.inputs), limit: Number.POSITIVE_INFINITY }
 }

@@ -7,7 +7,7 @@
  */
 import type { Dtype } from '../tensor/tensor.js'
 import { type Expr, type Program, add, describeProgram, mul, store } from './expr.js'
-import { type RawKernel, jsKernel } from './js.js'
+import { type Compiled, type RawKernel, jsKernel } from './js.js'
 import { type Precision, wasmKernel, wasmSupported } from './wasm.js'
 
 /**
@@ -162,9 +162,9 @@ export function activeBackend(): 'js' | 'wasm' {
   return backend === 'js' || !wasmSupported() ? 'js' : 'wasm'
 }
 
-const cache = new Map<string, RawKernel>()
+const cache = new Map<string, Compiled>()
 /** The kernels of each program object, by backend, dtype and precision: no key string is built per step. */
-const byProgram = new WeakMap<Program, Map<string, RawKernel>>()
+const byProgram = new WeakMap<Program, Map<string, Compiled>>()
 
 /**
  * The kernel of `program` for leaves of `dtype`, in `precision`, on the
@@ -173,6 +173,14 @@ const byProgram = new WeakMap<Program, Map<string, RawKernel>>()
  * runs on the JavaScript backend, with the same numbers.
  */
 export function compile(program: Program, dtype: Dtype, precision: Precision = 'exact'): RawKernel {
+  return compiled(program, dtype, precision).run
+}
+
+/**
+ * `program` compiled as by {@link compile}, with its batch form: many
+ * small leaves (of at most `limit` elements) in few calls.
+ */
+export function compiled(program: Program, dtype: Dtype, precision: Precision = 'exact'): Compiled {
   const use = activeBackend()
   const variant = `${use}:${dtype}:${precision}`
   let mine = byProgram.get(program)

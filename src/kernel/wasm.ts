@@ -23,7 +23,8 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, operands, schedule } from './expr.js'
-import type { RawKernel } from './js.js'
+import { type BatchKernel, runPacked } from './batch.js'
+import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
 /** Bytes of the scratch memory (a fixed number of 64 KiB pages). */
@@ -247,7 +248,7 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
  * program needs more scratch than there is, or the module is too large to
  * compile synchronously in a browser (4 KiB).
  */
-export function wasmKernel(program: Program, f32: boolean, precision: Precision): RawKernel | undefined {
+export function wasmKernel(program: Program, f32: boolean, precision: Precision): Compiled | undefined {
   if (!wasmSupported()) return undefined
   const elem = f32 ? 4 : 8
   const arrays = program.inputs + program.outputs.length
@@ -289,9 +290,13 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     }
     return v
   }
-  const staged: RawKernel = (n, outs, ins, values) => {
+  /** Sets the scalars of a call and picks the lanes they allow. */
+  const prepare = (values: ArrayLike<number>): ((n: number) => void) => {
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
-    const run = (fast || (narrow !== undefined && float32Scalars(values)) ? narrow : wide) as (n: number) => void
+    return (fast || (narrow !== undefined && float32Scalars(values)) ? narrow : wide) as (n: number) => void
+  }
+  const staged: RawKernel = (n, outs, ins, values) => {
+    const run = prepare(values)
     for (let start = 0; start < n; start += chunk) {
       const len = Math.min(chunk, n - start)
       for (let j = 0; j < inViews.length; j++) {
@@ -304,10 +309,13 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
       for (let i = 0; i < outViews.length; i++) outs[i].set(from[i], start)
     }
   }
-  if (arrays > STAGING_ARRAYS) return staged
+  // small leaves packed one after another into the staging regions
+  const batch: BatchKernel = (b, values) => runPacked(b, program.inputs, chunk, views, prepare(values))
+  const limit = chunk
+  if (arrays > STAGING_ARRAYS) return { run: staged, batch, limit }
   const resident = residentKernel(program, f32, fast, exact32, float32Scalars)
-  if (resident === undefined) return staged
-  return (n, outs, ins, values) => {
+  if (resident === undefined) return { run: staged, batch, limit }
+  const run: RawKernel = (n, outs, ins, values) => {
     // where the outputs live in a resident memory, the kernel runs there: only the arrays from elsewhere are staged
     const home = n >= 4 ? residentOf(outs[0]) : undefined
     if (home === undefined) return staged(n, outs, ins, values)
@@ -316,6 +324,7 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     // the last elements (fewer than four) through the scratch memory: a resident kernel never writes past an array
     if (whole < n) staged(n - whole, outs.map((o) => o.subarray(whole) as FloatArray), ins.map((x) => x.subarray(whole) as FloatArray), values)
   }
+  return { run, batch, limit }
 }
 
 /** The kernel of `program` on arrays of one resident memory: per memory, its instance, scalars and staging views. */

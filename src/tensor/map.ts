@@ -197,15 +197,30 @@ export class Arena {
     return 4 * n >= CHUNK ? outputStorage(dtype, n) : this.carve(dtype, n)
   }
 
-  private carve(dtype: Dtype, n: number): FloatArray {
+  /** Where the last {@link place} put its elements in the chunk it returned. */
+  at = 0
+
+  /**
+   * Room for `n` (fewer than 4096) elements of `dtype` that the caller
+   * writes in full: the chunk they are in, at offset {@link at}. No typed
+   * array is made per request, so a tensor over it is a view with an offset
+   * (`viewAt`), and neighbouring requests lie one after another.
+   */
+  place(dtype: Dtype, n: number): FloatArray {
     const i = dtype === 'float32' ? 0 : 1
     let c = this.chunks[i]
     if (c === undefined || this.used[i] + n > CHUNK) {
       c = this.chunks[i] = allocate(dtype, CHUNK)
       this.used[i] = 0
     }
-    const start = this.used[i]
-    this.used[i] = start + n
+    this.at = this.used[i]
+    this.used[i] += n
+    return c
+  }
+
+  private carve(dtype: Dtype, n: number): FloatArray {
+    const c = this.place(dtype, n)
+    const start = this.at
     return c instanceof Float32Array ? new Float32Array(c.buffer, 4 * start, n) : new Float64Array(c.buffer, 8 * start, n)
   }
 }
