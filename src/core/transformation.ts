@@ -6,8 +6,7 @@
  */
 import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
 import { ConfigError, StructureError, checkFunction, checkOptions, describe } from '../errors/index.js'
-import { add } from '../tensor/index.js'
-import { type Tree, assertSameStructure, zipTrees } from '../tree/index.js'
+import { type Tree, assertSameStructure } from '../tree/index.js'
 import { checkNotDonated, donation } from './donation.js'
 import { type Fusion, endsWithProjection, isNeutral, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
 import type { Precision } from '../kernel/index.js'
@@ -146,7 +145,8 @@ export const Monoid: FMonoid<GradientTransformation<unknown>> = {
  * @category utils
  */
 export function applyUpdates<P extends Params>(params: P, updates: Params): P {
-  return zipTrees([params, updates], ['params', 'updates'], ([p, u]) => add(p, u)) as P // zipTrees keeps the structure of params
+  // the pass of a fused step's tail (batched over small leaves), zipped as `zipTrees` would: params first
+  return scaleTree(updates, [], { apply: { params, recycle: false } }) as P
 }
 
 /**

@@ -39,9 +39,6 @@ export function addArray(b: Batch, j: number, a: FloatArray, offset: number): vo
   b.offsets[j].push(offset)
 }
 
-/** Below this many elements a run is copied out element by element, not through a view. */
-const SHORT = 128
-
 /** `n` elements of `a` from `offset`: `a` itself when that is all of it. */
 function part(a: FloatArray, offset: number, n: number): FloatArray {
   return offset === 0 && n === a.length ? a : (a.subarray(offset, offset + n) as FloatArray)
@@ -66,7 +63,6 @@ function copy(b: Batch, j: number, first: number, last: number, region: FloatArr
     while (m < last && column[m] === a && offsets[m] === end) end += sizes[m++]
     const n = end - from
     if (into) region.set(part(a, from, n), pos)
-    else if (n < SHORT) for (let k = 0; k < n; k++) a[from + k] = region[pos + k]
     else a.set(region.subarray(pos, pos + n), from)
     pos += n
     l = m

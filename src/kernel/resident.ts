@@ -159,9 +159,15 @@ export function residentStorage(dtype: Dtype, n: number, transient = false): Flo
   return a
 }
 
-/** The resident memory `a` lives in, if any (a buffer smaller than any resident memory is not looked up: the small leaves' path stays cheap). */
+/**
+ * The resident memory `a` lives in, if any. An array smaller than any
+ * resident block is not looked up (its length is all it takes to tell):
+ * the small leaves' path stays cheap.
+ */
 export function residentOf(a: FloatArray): Resident | undefined {
-  return a.buffer.byteLength < MIN_MEMORY ? undefined : byBuffer.get(a.buffer)
+  if (a.length * 8 < minBytes) return undefined
+  const b = a.buffer
+  return b.byteLength < MIN_MEMORY ? undefined : byBuffer.get(b)
 }
 
 /** Byte offset of staging region `j` of a resident memory. */
