@@ -2,13 +2,15 @@
  * The kernel backends: the JavaScript and WebAssembly backends give the same
  * bits under `'exact'` (on random strided trees of both dtypes, and on
  * leaves that cross the WebAssembly chunk), and `'fast'` stays within its
- * documented bounds (docs/performance.md).
+ * documented bounds (docs/performance.md). Many small leaves run packed
+ * into few kernel calls, with the same bits.
  */
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
-import { activeBackend, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
+import { activeBackend, addArray, addLeaf, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
+import { runPacked } from '../src/kernel/batch.js'
 import * as O from '../src/optimizers/index.js'
 import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
 import { zeroNans } from '../src/transforms/index.js'
@@ -238,5 +240,74 @@ describe("precision: 'fast'", () => {
 
   it("is never the default, and an unknown precision is a ConfigError naming options.precision", () => {
     expect(() => optimizer(O.adam(0.1), { precision: 'quick' as never })).toThrow(/options\.precision/)
+  })
+})
+
+describe('batches (many small leaves, packed into the staging regions)', () => {
+  /** The batch of `sizes`: inputs `x` (each leaf its own array, or runs of one shared array), outputs carved from one chunk. */
+  const arbBatch = fc
+    .record({
+      sizes: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 60 }),
+      shared: fc.boolean(),
+      chunk: fc.integer({ min: 40, max: 160 }),
+    })
+    .map(({ sizes, shared, chunk }) => {
+      const total = sizes.reduce((a, b) => a + b, 0)
+      const whole = Float64Array.from({ length: total + 3 }, (_, k) => k * 0.5 - 7)
+      const b = newBatch(2)
+      const out = new Float64Array(total + 5)
+      let at = 0
+      for (const n of sizes) {
+        addLeaf(b, n)
+        // the input: from one array at consecutive offsets (runs), or a copy of its own
+        if (shared) addArray(b, 0, whole, at + 3)
+        else addArray(b, 0, whole.slice(at + 3, at + 3 + n), 0)
+        addArray(b, 1, out, at + 5)
+        at += n
+      }
+      return { b, whole, out, total, chunk }
+    })
+
+  it('runPacked computes every leaf once, in calls that never pass the chunk, whatever the runs', () => {
+    fc.assert(
+      fc.property(arbBatch, ({ b, whole, out, total, chunk }) => {
+        const regions = [new Float64Array(chunk), new Float64Array(chunk)]
+        const calls: number[] = []
+        // the kernel: out = 2x + 1 over the packed elements
+        runPacked(b, 1, chunk, regions, (len) => {
+          calls.push(len)
+          for (let k = 0; k < len; k++) regions[1][k] = 2 * regions[0][k] + 1
+        })
+        expect(calls.every((len) => len > 0 && len <= chunk)).toBe(true)
+        expect(calls.reduce((a, c) => a + c, 0)).toBe(total)
+        expect(Array.from(out.subarray(5, 5 + total))).toEqual(Array.from(whole.subarray(3, 3 + total), (x) => 2 * x + 1))
+        // nothing outside the leaves is written
+        expect(Array.from(out.subarray(0, 5))).toEqual([0, 0, 0, 0, 0])
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('hundreds of small leaves of both dtypes, some strided, give the JavaScript backend’s bits (pure and donating)', () => {
+    // 700 leaves of 1..48 elements: several staging regions per pass, and runs of the library's own chunked outputs
+    const leaves: Tensor[] = []
+    const gradients: Tensor[] = []
+    for (let i = 0; i < 700; i++) {
+      const n = 1 + ((i * 37) % 48)
+      const dtype: Dtype = i % 5 === 0 ? 'float64' : 'float32'
+      const wave = (phase: number) => {
+        const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
+        data.forEach((_, k) => (data[k] = Math.sin(k * 0.7 + phase + i)))
+        return fromStorage(data, [n])
+      }
+      leaves.push(wave(0))
+      // every ninth gradient a reversed view: it runs leaf by leaf, beside the batch
+      gradients.push(i % 9 === 0 ? wave(1).step(-1) : wave(1))
+    }
+    for (const name of ['adam', 'rmsprop', 'adam, torch', 'lion']) {
+      for (const donate of [false, true]) {
+        expectSameBits(trajectory('wasm', OPTIMIZERS[name](), leaves, gradients, 3, donate), trajectory('js', OPTIMIZERS[name](), leaves, gradients, 3, donate))
+      }
+    }
   })
 })

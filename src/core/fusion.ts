@@ -109,6 +109,12 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * that gives storage (donation), else into an arena (one per output tree,
  * so small leaves share buffers). Returns the `nOut` output trees.
  *
+ * Small row-major leaves are not run one by one: they join their dtype's
+ * batch, which runs once the walk is done, packed into few kernel calls
+ * (see `kernel/batch`); their outputs lie one after another in the arena's
+ * chunks, so the next step reads them back as whole runs. A walk that throws
+ * has written none of them.
+ *
  * `checkOrder` lists the trees in the order they are compared: the first is
  * the reference, and a difference names the tree that departs from it, so
  * the trees a caller is likelier to get wrong (the incoming updates) go last.
@@ -123,13 +129,14 @@ function leafPass(
 ): Params[] {
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
-  /**
-   * Where output `i` goes. On WebAssembly a large output lives in a resident memory, where the kernel works in
-   * place: a donated buffer moves there once and stays; a new output is resident within the budget of blocks
-   * held at once (see `residentStorage`). Otherwise the donated buffer, or new storage.
-   */
-  // the offset of the last storage `storageOf` gave in its array (non-zero for a small output carved from a chunk)
+  // where in its array the storage `storageOf` last gave starts (past 0 for a small output carved from a chunk)
   let at = 0
+  /**
+   * Where output `i` goes: the donated buffer when there is one, except that on WebAssembly a large donated
+   * buffer moves once into a resident memory (where the kernel works in place) and stays there; else a chunk
+   * of the arena for a small output, and for a large one a resident block within the budget of blocks held at
+   * once (see `residentStorage`) or new storage.
+   */
   const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number): FloatArray => {
     at = 0
     const old = reuse(ts, i)
@@ -142,8 +149,10 @@ function leafPass(
     if (!resident) return old ?? arenas[i].output(dtype, n)
     return old === undefined ? (residentStorage(dtype, n, true) ?? arenas[i].output(dtype, n)) : (residentStorage(dtype, n) ?? old)
   }
+  /** Exactly the `n` elements of `storageOf`'s last answer `s`. */
+  const own = (s: FloatArray, n: number): FloatArray => (at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
   const arity = trees.length
-  // the small leaves of each dtype, run in batches once the walk is done (float32 first)
+  // the batch of small leaves of each dtype (float32 first), with its kernel
   const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const pass = (ts: Tensor[]): Tensor[] => {
@@ -152,16 +161,11 @@ function leafPass(
     const shape = t0.shape
     const n = sizeOf(shape)
     const kernel = kernelFor(dtype)
-    const out = new Array<Tensor>(nOut)
-    if (kernel.batch === undefined || n === 0 || n >= SMALL || n > kernel.limit || !ts.every(isRowMajor)) {
+    if (kernel.batch === undefined || n === 0 || n >= SMALL || n > kernel.limit || !allRowMajor(ts)) {
       const specs = new Array<FloatArray>(nOut)
-      for (let i = 0; i < nOut; i++) {
-        const s = storageOf(ts, i, dtype, n)
-        specs[i] = at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray)
-      }
+      for (let i = 0; i < nOut; i++) specs[i] = own(storageOf(ts, i, dtype, n), n)
       return map(ts, specs, kernel)
     }
-    // a small row-major leaf joins its dtype's batch; its outputs are filled before the pass returns
     const d = dtype === 'float32' ? 0 : 1
     let b = batches[d]
     if (b === undefined) {
@@ -174,11 +178,12 @@ function leafPass(
       if (t.data === TAKEN) throw donatedError(names[j])
       addArray(b, j, t.data, t.offset)
     }
+    const out = new Array<Tensor>(nOut)
     for (let i = 0; i < nOut; i++) {
-      // the batch writes the chunk (neighbours in one run), the tensor gets exactly its own elements
+      // the batch writes into the chunk (neighbours as one run); the tensor gets exactly its own elements
       const s = storageOf(ts, i, dtype, n)
       addArray(b, arity + i, s, at)
-      out[i] = fromStorage(at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray), shape)
+      out[i] = fromStorage(own(s, n), shape)
     }
     return out
   }
@@ -194,6 +199,11 @@ function leafPass(
     if (b !== undefined) kernels[d]!.batch!(b)
   }
   return result
+}
+
+function allRowMajor(ts: readonly Tensor[]): boolean {
+  for (let j = 0; j < ts.length; j++) if (!isRowMajor(ts[j])) return false
+  return true
 }
 
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
