@@ -1,13 +1,20 @@
 /**
- * The bench: every case side by side in one process, medians over repeated
- * interleaved runs, printed as ratios and written to `bench/RESULTS.md`
- * together with the description of the machine.
+ * The bench: every case with its contestants side by side, medians over
+ * repeated interleaved runs, printed as ratios and written to
+ * `bench/RESULTS.md` together with the description of the machine. Each
+ * case runs in a Node process of its own (started by this one, which
+ * collects the results): what one case leaves in the engine (its heap's
+ * history, tfjs's detached buffer) never lands in another's times.
  *
  *   npm run bench                 the full run (a few minutes); writes bench/RESULTS.md
  *   npm run bench -- --smoke      every case on tiny inputs, a few ms each (CI); writes nothing
  *   npm run bench -- --only=a,c   some of the cases (a..e, kernels)
  */
-import { writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fullChain, normConstraints, totalNorm } from './constraints.js'
 import { type Line, type Rounds, type Target, machine, markdownTables, met, textTables } from './harness.js'
@@ -48,7 +55,7 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
     '# Benchmark results',
     '',
     'Written by `npm run bench` (`bench/index.ts`). Every time is the median over repeated rounds in which',
-    'the contestants of a case run one after another in rotating order, in one Node process; `× hand` is',
+    'the contestants of a case run one after another in rotating order, in a Node process of the case\'s own; `× hand` is',
     "the contestant's median over the reference's: in (a) and (b) the plain hand loop (`plain`, `bench/plain.ts`),",
     'the in-place loop a user writes without rounding to float32, the fastest plain JavaScript; in (c)–(e) the',
     'hand loop of `bench/hand.ts`. `floor` is the memory floor: one WebAssembly f32x4 stream pass with the',
@@ -61,8 +68,10 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
     'limit), so (c)–(e) differ in the last bits, within the bounds of docs/constraints.md.',
     "tfjs runs Lasagne's Adam with `@tensorflow/tfjs-core` ops (wasm backend: SIMD, one thread in Node).",
     'Loading tfjs detaches an `ArrayBuffer`, after which V8 guards every typed-array access of the process against',
-    'detachment and plain JavaScript loops run ~20% slower; so the JavaScript-only cases and the kernel micro-bench run',
-    'first, and the peer comparison last, with the plain loop and ours measured again beside tfjs (`tfjs loaded`).',
+    'detachment and plain JavaScript loops run ~20% slower; so the peer comparison has a process of its own, with',
+    'the plain loop and ours measured again beside tfjs (`tfjs loaded`). Every case runs in a fresh process: in one',
+    'process for all, (b) after the large pure steps of (a) ran about twice as slow as on its own (the engine\'s',
+    'heap and compiled code keep their history), which a training loop over many small leaves would not see.',
     'In (e) `constrainParams` emits `projection − params`, which the step adds back, so ours ends with',
     '`params + (projection − params)` rounded to float32 where the hand loop keeps the projection itself: hence',
     'the last-bit differences. (b) times each mode of ours in an interleaving of its own, with the hand loops again.',
@@ -82,27 +91,65 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
   ].join('\n')
 }
 
+/** What one case's process reports to the bench. */
+interface Report {
+  readonly lines: Line[]
+  readonly targets: Target[]
+  readonly kernels: Row[]
+}
+
+/** Every case by its key: the optimizer and constraint cases, the kernel micro-bench, and the peers. */
+const ALL: Readonly<Record<string, (smoke: boolean) => Promise<Report>>> = {
+  ...Object.fromEntries(CASES.map(([key, run, rounds]) => [key, async (smoke: boolean) => ({ ...(await run(smoke, smoke ? SMOKE_ROUNDS : rounds)), kernels: [] })])),
+  kernels: async (smoke) => ({ lines: [], targets: [], kernels: await runKernelBench({ smoke }) }),
+  peers: async (smoke) => ({ ...(await PEERS[1](smoke, smoke ? SMOKE_ROUNDS : PEERS[2])), kernels: [] }),
+}
+
+/** Runs case `key` in a Node process of its own (this file with `--case`), its tables printed as it ends. */
+async function isolated(key: string, smoke: boolean): Promise<Report> {
+  const dir = mkdtempSync(join(tmpdir(), 'ndoptax-bench-'))
+  const out = join(dir, 'report.json')
+  try {
+    const args = [...process.execArgv, fileURLToPath(import.meta.url), `--case=${key}`, `--out=${out}`, ...(smoke ? ['--smoke'] : [])]
+    const child = spawn(process.execPath, args, { stdio: 'inherit' })
+    const [code] = (await once(child, 'exit')) as [number | null]
+    if (code !== 0) throw new Error(`bench case ${key} exited with ${code}`)
+    return JSON.parse(readFileSync(out, 'utf8')) as Report
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The process of one case: runs it, prints its tables and writes its report to `out`. */
+async function runOne(key: string, smoke: boolean, out: string): Promise<void> {
+  const r = await ALL[key](smoke)
+  if (r.lines.length > 0) console.log(textTables(r.lines, r.targets), '\n')
+  if (r.kernels.length > 0) console.log(formatRows(r.kernels), '\n')
+  writeFileSync(out, JSON.stringify(r))
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const smoke = args.includes('--smoke')
-  const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+  const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+  const one = option('case')
+  if (one !== undefined) return runOne(one, smoke, option('out') ?? '')
+  const only = option('only')?.split(',')
   const wanted = (key: string) => only === undefined || only.includes(key)
   const host = machine()
   console.log(host.join('\n'), '\n')
   const lines: Line[] = []
   const targets: Target[] = []
-  const runCase = async ([key, run, rounds]: readonly [string, Case, Rounds]) => {
-    if (!wanted(key)) return
-    const r = await run(smoke, smoke ? SMOKE_ROUNDS : rounds)
+  const kernels: Row[] = []
+  // the peers of (a) last (they load tfjs), the kernel micro-bench before them
+  const order = [...CASES.map(([key]) => key), 'kernels', 'peers']
+  for (const key of order) {
+    if (!wanted(key === 'peers' ? 'a' : key)) continue
+    const r = await isolated(key, smoke)
     lines.push(...r.lines)
     targets.push(...r.targets)
-    console.log(textTables(r.lines, r.targets), '\n')
+    kernels.push(...r.kernels)
   }
-  for (const c of CASES) await runCase(c)
-  // after the cases, so that its float64 runs do not make the kernels of the cases above polymorphic before they are measured
-  const kernels = wanted('kernels') ? await runKernelBench({ smoke }) : []
-  if (kernels.length > 0) console.log(formatRows(kernels), '\n')
-  await runCase(PEERS)
   // the optimizer steps ran on WebAssembly and gave the exact numbers (the fast contestants aside)
   const exact = lines.filter((l) => /^\((a|b)\)/.test(l.case) && /^(ours|update)/.test(l.contestant) && !l.contestant.includes('fast'))
   const inexact = exact.filter((l) => !l.check.startsWith('bit-identical'))

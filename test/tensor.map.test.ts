@@ -1,8 +1,9 @@
 import { fc, test } from '@fast-check/vitest'
-import { describe, expect } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import ndarray from 'ndarray'
 import { ShapeError } from '../src/errors/index.js'
 import {
+  Arena,
   type Dtype,
   type Kernel,
   type Tensor,
@@ -224,5 +225,35 @@ describe('add, sub, mul, scaleAll', () => {
     expect(Array.from(add(x, row).data)).toEqual([11, 22, 33, 41, 52, 63])
     expect(Array.from(copy(row).data)).toEqual([1, 2, 3, 1, 2, 3])
     expect(Array.from(fromStorage(new Float64Array([5]), []).data)).toEqual([5])
+  })
+})
+
+describe('Arena.place', () => {
+  test.prop([fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 30 })])('requests lie one after another in a chunk, and a request that does not fit starts the next', (sizes) => {
+    const arena = new Arena()
+    let previous: { chunk: Float32Array | Float64Array; end: number } | undefined
+    for (const n of sizes) {
+      const chunk = arena.place('float32', n)
+      expect(chunk).toBeInstanceOf(Float32Array)
+      expect(arena.at + n).toBeLessThanOrEqual(chunk.length)
+      if (previous !== undefined) {
+        // the same chunk right after the previous request, or a new chunk from its start when it would not fit
+        if (previous.end + n <= previous.chunk.length) expect([chunk, arena.at]).toEqual([previous.chunk, previous.end])
+        else expect([chunk === previous.chunk, arena.at]).toEqual([false, 0])
+      }
+      previous = { chunk, end: arena.at + n }
+    }
+  })
+
+  it('keeps one chunk per dtype, and refuses a request larger than a chunk, naming n', () => {
+    const arena = new Arena()
+    const f32 = arena.place('float32', 10)
+    const f64 = arena.place('float64', 10)
+    expect(f64).toBeInstanceOf(Float64Array)
+    expect(arena.at).toBe(0)
+    expect(arena.place('float32', 10)).toBe(f32)
+    expect(arena.at).toBe(10)
+    expect(() => arena.place('float32', 16385)).toThrow(ShapeError)
+    expect(() => arena.place('float32', 1.5)).toThrow('n: expected a whole number of elements from 0 to 16384, got 1.5')
   })
 })

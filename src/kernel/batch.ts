@@ -40,7 +40,7 @@ export function addArray(b: Batch, j: number, a: FloatArray, offset: number): vo
 }
 
 /** `n` elements of `a` from `offset`: `a` itself when that is all of it. */
-function part(a: FloatArray, offset: number, n: number): FloatArray {
+export function part(a: FloatArray, offset: number, n: number): FloatArray {
   return offset === 0 && n === a.length ? a : (a.subarray(offset, offset + n) as FloatArray)
 }
 

@@ -10,7 +10,7 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import type { BatchKernel } from './batch.js'
+import { type BatchKernel, part } from './batch.js'
 import { type Expr, type Program, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
@@ -34,13 +34,8 @@ export function leafByLeaf(run: RawKernel, inputs: number): BatchKernel {
     const outs = new Array<FloatArray>(arrays.length - inputs)
     for (let l = 0; l < sizes.length; l++) {
       const n = sizes[l]
-      const at = (j: number): FloatArray => {
-        const a = arrays[j][l]
-        const o = offsets[j][l]
-        return o === 0 && a.length === n ? a : (a.subarray(o, o + n) as FloatArray)
-      }
-      for (let j = 0; j < inputs; j++) ins[j] = at(j)
-      for (let i = 0; i < outs.length; i++) outs[i] = at(inputs + i)
+      for (let j = 0; j < inputs; j++) ins[j] = part(arrays[j][l], offsets[j][l], n)
+      for (let i = 0; i < outs.length; i++) outs[i] = part(arrays[inputs + i][l], offsets[inputs + i][l], n)
       run(n, outs, ins, scalars)
     }
   }

@@ -197,30 +197,40 @@ export class Arena {
     return 4 * n >= CHUNK ? outputStorage(dtype, n) : this.carve(dtype, n)
   }
 
+  private placed = 0
+
   /** Where the last {@link place} put its elements in the chunk it returned. */
-  at = 0
+  get at(): number {
+    return this.placed
+  }
 
   /**
-   * Room for `n` (fewer than 4096) elements of `dtype` that the caller
-   * writes in full: the chunk they are in, at offset {@link at}. No typed
-   * array is made per request, so a tensor over it is a view with an offset
-   * (`viewAt`), and neighbouring requests lie one after another.
+   * Room for `n` (at most 16384) elements of `dtype` that the caller writes
+   * in full: returns the chunk they are in, at offset {@link at}. No typed
+   * array is made per request, and neighbouring requests lie one after
+   * another in the chunk (so one copy can fill several).
+   *
+   * @example
+   * const arena = new Arena()
+   * const chunk = arena.place('float32', 64)
+   * const mine = chunk.subarray(arena.at, arena.at + 64)
    */
   place(dtype: Dtype, n: number): FloatArray {
+    if (!(Number.isInteger(n) && n >= 0 && n <= CHUNK)) throw new ShapeError('n', `expected a whole number of elements from 0 to ${CHUNK}, got ${n}`)
     const i = dtype === 'float32' ? 0 : 1
     let c = this.chunks[i]
     if (c === undefined || this.used[i] + n > CHUNK) {
       c = this.chunks[i] = allocate(dtype, CHUNK)
       this.used[i] = 0
     }
-    this.at = this.used[i]
+    this.placed = this.used[i]
     this.used[i] += n
     return c
   }
 
   private carve(dtype: Dtype, n: number): FloatArray {
     const c = this.place(dtype, n)
-    const start = this.at
+    const start = this.placed
     return c instanceof Float32Array ? new Float32Array(c.buffer, 4 * start, n) : new Float64Array(c.buffer, 8 * start, n)
   }
 }
