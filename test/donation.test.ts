@@ -148,6 +148,21 @@ describe('optimizer(tx, { donate: true })', () => {
     expect(toArray((p as { w: Tensor }).w)).toEqual([4, 5])
   })
 
+  it('a gradient that disagrees with the params at its last leaf leaves every donated buffer as it was', () => {
+    // large and small leaves, then a gradient whose last leaf has the wrong shape: the pass checks every leaf before it writes
+    const p0 = { a: filled([300, 300], 'float32', 1), b: filled([5], 'float32', 2), c: filled([7], 'float32', 3) }
+    const opt = optimizer(adam(0.1) as Tx, { donate: true })
+    // one good step first: the large leaf now lives in a resident memory, where the next step would work in place
+    const [params, s] = opt.step(p0, mapTree(p0, (t) => copy(t)), opt.init(p0)) as [typeof p0, unknown]
+    // the storage itself (the tensors a failing step was handed count as donated, so they may be emptied)
+    const storage = [params.a, params.b, params.c, ...stateTensors(s)].map((t) => t.data)
+    const before = storage.map((a) => Array.from(a))
+    const grads = { a: filled([300, 300], 'float32', 4), b: filled([5], 'float32', 5), c: filled([6], 'float32', 6) }
+    expect(() => opt.step(params, grads, s)).toThrow('grads.c: shape [6] vs params.c [7]')
+    // the first element written in each array (none: -1)
+    expect(storage.map((a, i) => a.findIndex((v, k) => !Object.is(v, before[i][k])))).toEqual(storage.map(() => -1))
+  })
+
   it('what a failing donating step was handed counts as donated', () => {
     const opt = optimizer(sgd(0.1) as Tx, { donate: true })
     const params = { w: tensor([1, 2], [2]) }

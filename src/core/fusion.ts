@@ -109,11 +109,11 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * that gives storage (donation), else into an arena (one per output tree,
  * so small leaves share buffers). Returns the `nOut` output trees.
  *
- * Small row-major leaves are not run one by one: they join their dtype's
- * batch, which runs once the walk is done, packed into few kernel calls
- * (see `kernel/batch`); their outputs lie one after another in the arena's
- * chunks, so the next step reads them back as whole runs. A walk that throws
- * has written none of them.
+ * The kernels run once the walk is done, so a pass whose trees disagree
+ * anywhere writes nothing (not even over donated buffers). Small row-major
+ * leaves are not run one by one: they join their dtype's batch, packed into
+ * few kernel calls (see `kernel/batch`); their outputs lie one after another
+ * in the arena's chunks, so the next step reads them back as whole runs.
  *
  * `checkOrder` lists the trees in the order they are compared: the first is
  * the reference, and a difference names the tree that departs from it, so
@@ -152,7 +152,8 @@ function leafPass(
   /** Exactly the `n` elements of `storageOf`'s last answer `s`. */
   const own = (s: FloatArray, n: number): FloatArray => (at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
   const arity = trees.length
-  // the batch of small leaves of each dtype (float32 first), with its kernel
+  // the large or strided leaves, each a run of its own, and the batch of small leaves of each dtype (float32 first), with its kernel
+  const alone: (() => unknown)[] = []
   const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const pass = (ts: Tensor[]): Tensor[] => {
@@ -162,9 +163,12 @@ function leafPass(
     const n = sizeOf(shape)
     const kernel = kernelFor(dtype)
     if (kernel.batch === undefined || n === 0 || n >= SMALL || n > kernel.limit || !allRowMajor(ts)) {
+      // a leaf of its own, run once the walk is done too
       const specs = new Array<FloatArray>(nOut)
       for (let i = 0; i < nOut; i++) specs[i] = own(storageOf(ts, i, dtype, n), n)
-      return map(ts, specs, kernel)
+      const inputs = ts.slice()
+      alone.push(() => map(inputs, specs, kernel))
+      return specs.map((spec) => fromStorage(spec, shape))
     }
     const d = dtype === 'float32' ? 0 : 1
     let b = batches[d]
@@ -194,6 +198,8 @@ function leafPass(
     for (let j = 0; j < ts.length; j++) inKernelOrder[checkOrder[j]] = ts[j]
     return pass(inKernelOrder)
   }) as Params[]
+  // nothing is written before the walk has checked every leaf
+  for (const run of alone) run()
   for (let d = 0; d < 2; d++) {
     const b = batches[d]
     if (b !== undefined) kernels[d]!.batch!(b)

@@ -237,10 +237,12 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
     const { recycle, finish } = donation(args, 2)
     let result: readonly [Params, S] | undefined
     try {
-      // checked before anything is written over: a wrong gradient must not leave the donated params half updated
-      assertSameStructure([params, grads], ['params', 'grads'])
+      // a wrong gradient is refused by the first pass that zips it, before that pass writes anything
       result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle, precision })
       return result
+    } catch (e) {
+      assertSameStructure([params, grads], ['params', 'grads'])
+      throw e
     } finally {
       finish(result ?? [])
     }
