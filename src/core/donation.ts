@@ -55,6 +55,9 @@ type Stamped = ArrayBufferLike & { [ONCE]?: object; [TWICE]?: object }
 /** Trees and states handed over to a donating step. */
 const donated = new WeakSet<object>()
 
+/** What a scan's visit returns for each leaf (it builds no tree). */
+const NOTHING: readonly never[] = []
+
 /** Everything but arrays and plain objects is a leaf of a state (tensors, numbers, ...). */
 const isStateLeaf = (x: unknown): boolean => !Array.isArray(x) && !isPlainObject(x)
 
@@ -78,7 +81,7 @@ function scan(args: readonly (readonly [string, unknown])[], visit: (t: Tensor, 
     // the walk itself refuses an emptied tensor, naming its path
     walk([value], [name], isStateLeaf, 0, ([leaf]) => {
       if (isTensor(leaf)) visit(leaf, arg)
-      return []
+      return NOTHING
     })
   })
 }
@@ -128,7 +131,7 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
   checkNotDonated(args.slice(donors))
   if (owned > 0) {
     const seen = (t: Tensor): void => {
-      const n = blocks.get(t.data)
+      const n = blocks.size === 0 ? undefined : blocks.get(t.data)
       if (n !== undefined) blocks.set(t.data, n + 1)
       const b = t.data.buffer as Stamped
       if (b[ONCE] === token) b[TWICE] = token
@@ -139,7 +142,7 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
   const taken: Tensor[] = []
   return {
     recycle: (old) => {
-      if (blocks.get(old.data) === 1) {
+      if (blocks.size > 0 && blocks.get(old.data) === 1) {
         blocks.set(old.data, 2) // taken once
         taken.push(old)
         return old.data
