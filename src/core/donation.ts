@@ -35,16 +35,8 @@ export function exactStorage(t: Tensor): FloatArray | undefined {
  */
 function ownsBuffer(t: Tensor): boolean {
   const a = exactStorage(t)
-  if (a === undefined) return false
-  if (exclusive.has(a)) return true
-  // a typed array's buffer, offset and length never change (a detached one has length 0, refused above)
-  const owns = a.byteOffset === 0 && a.byteLength === a.buffer.byteLength
-  if (owns) exclusive.add(a)
-  return owns
+  return a !== undefined && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength
 }
-
-/** Typed arrays seen to fill their whole buffer: the check reads three accessors, the set one lookup. */
-const exclusive = new WeakSet<FloatArray>()
 
 const ONCE = Symbol('ndoptax donation: owned')
 const TWICE = Symbol('ndoptax donation: shared or taken')

@@ -19,7 +19,6 @@
  */
 import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, newBatch, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, fromStorage, isRowMajor, map, roundTo, sizeOf } from '../tensor/index.js'
-import { TAKEN, donatedError } from '../tensor/taken.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
 
@@ -162,7 +161,7 @@ function leafPass(
     const shape = t0.shape
     const n = sizeOf(shape)
     const kernel = kernelFor(dtype)
-    if (kernel.batch === undefined || n === 0 || n >= SMALL || n > kernel.limit || !allRowMajor(ts)) {
+    if (n === 0 || n >= SMALL || !allRowMajor(ts)) {
       // a leaf of its own, run once the walk is done too
       const specs = new Array<FloatArray>(nOut)
       for (let i = 0; i < nOut; i++) specs[i] = own(storageOf(ts, i, dtype, n), n)
@@ -176,12 +175,9 @@ function leafPass(
       b = batches[d] = newBatch(arity + nOut)
       kernels[d] = kernel
     }
+    // (the walk has refused any leaf a donating step emptied)
     addLeaf(b, n)
-    for (let j = 0; j < arity; j++) {
-      const t = ts[j]
-      if (t.data === TAKEN) throw donatedError(names[j])
-      addArray(b, j, t.data, t.offset)
-    }
+    for (let j = 0; j < arity; j++) addArray(b, j, ts[j].data, ts[j].offset)
     const out = new Array<Tensor>(nOut)
     for (let i = 0; i < nOut; i++) {
       // the batch writes into the chunk (neighbours as one run); the tensor gets exactly its own elements
@@ -202,7 +198,7 @@ function leafPass(
   for (const run of alone) run()
   for (let d = 0; d < 2; d++) {
     const b = batches[d]
-    if (b !== undefined) kernels[d]!.batch!(b)
+    if (b !== undefined) kernels[d]!.batch(b)
   }
   return result
 }
@@ -215,8 +211,8 @@ function allRowMajor(ts: readonly Tensor[]): boolean {
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
 const SMALL = 4096
 
-/** A leaf kernel of a pass, with its batch form when the backend has one (many small leaves per call, each of at most `limit` elements). */
-export type PassKernel = Kernel & { readonly batch?: (b: Batch) => void; readonly limit: number }
+/** A leaf kernel of a pass, with its batch form (many leaves in few calls). */
+export type PassKernel = Kernel & { readonly batch: (b: Batch) => void }
 
 /**
  * Builds a value once per dtype on first use: the hyperparameter math of one
@@ -305,7 +301,7 @@ export function recurrenceKernels<Sc extends string>(
     const c = compiled(f.program, dtype, precision)
     const raw = c.run
     const kernel: Kernel = (n, outs, ins) => raw(n, outs, ins, values)
-    return Object.assign(kernel, { batch: (b: Batch) => c.batch(b, values), limit: c.limit })
+    return Object.assign(kernel, { batch: (b: Batch) => c.batch(b, values) })
   })
 }
 

@@ -44,56 +44,67 @@ export function part(a: FloatArray, offset: number, n: number): FloatArray {
   return offset === 0 && n === a.length ? a : (a.subarray(offset, offset + n) as FloatArray)
 }
 
+/** The pieces of leaves packed into the staging regions since the last run: leaf, first element in it, length. */
+interface Pieces {
+  readonly leaf: number[]
+  readonly from: number[]
+  readonly len: number[]
+}
+
 /**
- * Copies the parts of leaves `first..last` of column `j` one after another
- * into `region` (`into`), or back out of it: neighbours in one array move
- * as one run.
+ * Copies column `j` of the packed pieces one after another into `region`
+ * (`into`), or back out of it: pieces that lie one after another in one
+ * array move as one run.
  */
-function copy(b: Batch, j: number, first: number, last: number, region: FloatArray, into: boolean): void {
-  const { sizes } = b
+function copy(b: Batch, j: number, pieces: Pieces, region: FloatArray, into: boolean): void {
   const column = b.arrays[j]
   const offsets = b.offsets[j]
+  const { leaf, from, len } = pieces
   let pos = 0
-  let l = first
-  while (l < last) {
-    const a = column[l]
-    const from = offsets[l]
-    let end = from + sizes[l]
-    let m = l + 1
-    while (m < last && column[m] === a && offsets[m] === end) end += sizes[m++]
-    const n = end - from
-    if (into) region.set(part(a, from, n), pos)
-    else a.set(region.subarray(pos, pos + n), from)
+  let k = 0
+  while (k < leaf.length) {
+    const a = column[leaf[k]]
+    const start = offsets[leaf[k]] + from[k]
+    let end = start + len[k]
+    let m = k + 1
+    while (m < leaf.length && column[leaf[m]] === a && offsets[leaf[m]] + from[m] === end) end += len[m++]
+    const n = end - start
+    if (into) region.set(part(a, start, n), pos)
+    else a.set(region.subarray(pos, pos + n), start)
     pos += n
-    l = m
+    k = m
   }
 }
 
 /**
- * Runs a staged kernel over `batch`: leaves are packed into the staging
- * regions (`inputs` regions for the inputs, then one per output, each
- * `chunk` elements long) until the next would not fit, `run(len)` computes
- * the `len` packed elements, and the outputs are copied back. No leaf may
- * be longer than `chunk`.
+ * Runs a staged kernel over `batch`: the leaves are packed one after
+ * another into the staging regions (`inputs` regions for the inputs, then
+ * one per output, each `chunk` elements long), a leaf that does not fit
+ * split across two fillings; `run(len)` computes each filling's `len`
+ * elements, and the outputs are copied back. One leaf of any length is a
+ * batch too: the staged kernel of one call.
  */
 export function runPacked(batch: Batch, inputs: number, chunk: number, regions: readonly FloatArray[], run: (len: number) => void): void {
   const { sizes } = batch
-  const count = sizes.length
-  const arrays = regions.length
-  let first = 0
+  const pieces: Pieces = { leaf: [], from: [], len: [] }
   let pos = 0
-  for (let l = 0; l <= count; l++) {
-    const n = l < count ? sizes[l] : chunk + 1
-    if (pos + n <= chunk) {
-      pos += n
-      continue
-    }
-    if (pos > 0) {
-      for (let j = 0; j < inputs; j++) copy(batch, j, first, l, regions[j], true)
-      run(pos)
-      for (let j = inputs; j < arrays; j++) copy(batch, j, first, l, regions[j], false)
-    }
-    first = l
-    pos = n
+  const flush = (): void => {
+    for (let j = 0; j < inputs; j++) copy(batch, j, pieces, regions[j], true)
+    run(pos)
+    for (let j = inputs; j < regions.length; j++) copy(batch, j, pieces, regions[j], false)
+    pieces.leaf.length = pieces.from.length = pieces.len.length = 0
+    pos = 0
   }
+  for (let l = 0; l < sizes.length; l++) {
+    for (let start = 0; start < sizes[l]; ) {
+      const take = Math.min(sizes[l] - start, chunk - pos)
+      pieces.leaf.push(l)
+      pieces.from.push(start)
+      pieces.len.push(take)
+      start += take
+      pos += take
+      if (pos === chunk) flush()
+    }
+  }
+  if (pos > 0) flush()
 }

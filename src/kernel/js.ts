@@ -18,13 +18,11 @@ export type RawKernel = (n: number, outs: readonly FloatArray[], ins: readonly F
 
 /**
  * A program compiled for one dtype and precision: `run` over one leaf's
- * arrays, and `batch` over many small leaves at once (leaves of at most
- * `limit` elements).
+ * arrays, and `batch` over many leaves at once.
  */
 export interface Compiled {
   readonly run: RawKernel
   readonly batch: BatchKernel
-  readonly limit: number
 }
 
 /** A batch run leaf by leaf through `run` (`inputs` arrays, then the outputs, per leaf). */
@@ -156,5 +154,5 @@ export function jsKernel(program: Program, f32: boolean): Compiled {
       }
     }
   }
-  return { run: kernel, batch: leafByLeaf(kernel, program.inputs), limit: Number.POSITIVE_INFINITY }
+  return { run: kernel, batch: leafByLeaf(kernel, program.inputs) }
 }

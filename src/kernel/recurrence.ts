@@ -178,7 +178,7 @@ export function compile(program: Program, dtype: Dtype, precision: Precision = '
 
 /**
  * `program` compiled as by {@link compile}, with its batch form: many
- * small leaves (of at most `limit` elements) in few calls.
+ * leaves in few calls.
  */
 export function compiled(program: Program, dtype: Dtype, precision: Precision = 'exact'): Compiled {
   const use = activeBackend()

@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, operands, schedule } from './expr.js'
-import { type BatchKernel, runPacked } from './batch.js'
+import { type BatchKernel, newBatch, runPacked } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
@@ -277,44 +277,26 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
   const View = f32 ? Float32Array : Float64Array
   const views: FloatArray[] = regions.map((r) => new View(buffer, r.offset, chunk))
   const scalars = new Float64Array(buffer, 0, SCALAR_BYTES / 8)
-  const inViews = views.slice(0, program.inputs)
-  const outViews = views.slice(program.inputs)
-  // the first `len` elements of each output region, kept for the last few lengths (many leaves share a size)
-  const recent = new Map<number, FloatArray[]>()
-  const outViewsOf = (len: number): FloatArray[] => {
-    let v = recent.get(len)
-    if (v === undefined) {
-      if (recent.size >= 8) recent.delete(recent.keys().next().value as number)
-      v = outViews.map((o) => o.subarray(0, len) as FloatArray)
-      recent.set(len, v)
-    }
-    return v
-  }
   /** Sets the scalars of a call and picks the lanes they allow. */
   const prepare = (values: ArrayLike<number>): ((n: number) => void) => {
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
     return (fast || (narrow !== undefined && float32Scalars(values)) ? narrow : wide) as (n: number) => void
   }
-  const staged: RawKernel = (n, outs, ins, values) => {
-    const run = prepare(values)
-    for (let start = 0; start < n; start += chunk) {
-      const len = Math.min(chunk, n - start)
-      for (let j = 0; j < inViews.length; j++) {
-        const x = ins[j]
-        // a whole array is copied without a view of it; a part through one
-        inViews[j].set(start === 0 && x.length === len ? x : x.subarray(start, start + len))
-      }
-      run(len)
-      const from = len === chunk ? outViews : outViewsOf(len)
-      for (let i = 0; i < outViews.length; i++) outs[i].set(from[i], start)
-    }
-  }
-  // small leaves packed one after another into the staging regions
+  // leaves packed one after another into the staging regions; one call is a batch of one leaf
   const batch: BatchKernel = (b, values) => runPacked(b, program.inputs, chunk, views, prepare(values))
-  const limit = chunk
-  if (arrays > STAGING_ARRAYS) return { run: staged, batch, limit }
+  const one = newBatch(arrays)
+  const staged: RawKernel = (n, outs, ins, values) => {
+    one.sizes[0] = n
+    for (let j = 0; j < arrays; j++) {
+      one.arrays[j][0] = j < ins.length ? ins[j] : outs[j - ins.length]
+      one.offsets[j][0] = 0
+    }
+    batch(one, values)
+    for (const column of one.arrays) column.length = 0 // no array of the caller's is kept
+  }
+  if (arrays > STAGING_ARRAYS) return { run: staged, batch }
   const resident = residentKernel(program, f32, fast, exact32, float32Scalars)
-  if (resident === undefined) return { run: staged, batch, limit }
+  if (resident === undefined) return { run: staged, batch }
   const run: RawKernel = (n, outs, ins, values) => {
     // where the outputs live in a resident memory, the kernel runs there: only the arrays from elsewhere are staged
     const home = n >= 4 ? residentOf(outs[0]) : undefined
@@ -324,7 +306,7 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     // the last elements (fewer than four) through the scratch memory: a resident kernel never writes past an array
     if (whole < n) staged(n - whole, outs.map((o) => o.subarray(whole) as FloatArray), ins.map((x) => x.subarray(whole) as FloatArray), values)
   }
-  return { run, batch, limit }
+  return { run, batch }
 }
 
 /** The kernel of `program` on arrays of one resident memory: per memory, its instance, scalars and staging views. */
