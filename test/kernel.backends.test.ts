@@ -9,8 +9,10 @@ import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
-import { activeBackend, addArray, addLeaf, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
+import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
 import { runPacked } from '../src/kernel/batch.js'
+import { add, div, max, mul, program, sqrt, store } from '../src/kernel/index.js'
+import { fitted, wasmKernel } from '../src/kernel/wasm.js'
 import * as O from '../src/optimizers/index.js'
 import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
 import { zeroNans } from '../src/transforms/index.js'
@@ -115,6 +117,48 @@ describe('kernel backends', () => {
       const grads = { w: wave(1, 0.5) }
       expectSameBits(trajectory('wasm', OPTIMIZERS[name](), params, grads, 4, false), trajectory('js', OPTIMIZERS[name](), params, grads, 4, false))
     }
+  })
+})
+
+/**
+ * A program of `terms` Adam-like updates, each `store(max(x, sqrt(y + s·k)) / (x + y))` over two inputs, from `max(x, y)`,
+ * summed and stored: long enough that eight elements per iteration exceed a browser's synchronous module.
+ */
+const longProgram = (terms: number) =>
+  program(`long ${terms}`, 2, 1, ([x, y], [s]) => {
+    let acc = store(max(x, y)) // a float32 value already on float32 arrays: its store rounds nothing
+    for (let k = 1; k <= terms; k++) acc = store(add(acc, store(div(max(x, sqrt(add(y, mul(s, k)))), add(x, y)))))
+    return [acc, store(mul(acc, y))]
+  })
+
+describe('loop width (elements per iteration)', () => {
+  const size = (body: number[]) => Uint8Array.from(body)
+  it('eight elements per iteration when the module fits a browser\'s synchronous compile, else four, else none', () => {
+    expect(fitted(longProgram(2), true, false, 'pointers', size)?.perIteration).toBe(8)
+    const long = longProgram(14)
+    expect(fitted(long, true, false, 'pointers', size)?.perIteration).toBe(4)
+    expect(fitted(long, false, false, 'pointers', size)?.perIteration).toBe(4)
+    expect(fitted(longProgram(40), true, false, 'pointers', size)).toBeUndefined()
+  })
+
+  it.skipIf(!wasmSupported()).each(['float32', 'float64'] as const)('a program run four elements per iteration gives the JavaScript backend\'s bits on %s arrays', (dtype) => {
+    const long = longProgram(14)
+    const wasm = wasmKernel(long, dtype === 'float32', 'exact')
+    expect(wasm).toBeDefined()
+    const n = 8195 // a chunk and a tail that is not a multiple of the lanes
+    const make = (phase: number) => Float64Array.from({ length: n }, (_, k) => (k % 97 === 0 ? [NaN, -0, Infinity][k % 3] : Math.sin(k * 0.37 + phase) * 3))
+    const View = dtype === 'float32' ? Float32Array : Float64Array
+    const ins = [View.from(make(0)), View.from(make(1))]
+    const outs = (): [Float32Array | Float64Array, Float32Array | Float64Array] => [new View(n), new View(n)]
+    const [w, j] = [outs(), outs()]
+    wasm!.run(n, w, ins, [0.25])
+    const previous = setBackend('js')
+    try {
+      compiled(long, dtype).run(n, j, ins, [0.25])
+    } finally {
+      setBackend(previous)
+    }
+    expectSameBits(w.map((a) => Array.from(a)), j.map((a) => Array.from(a)))
   })
 })
 
