@@ -6,11 +6,11 @@ import { type GradientTransformation, type Params, applyUpdates, optimizer } fro
 import { setBackend } from '../src/kernel/index.js'
 import { streamFloor } from '../src/kernel/wasm.js'
 import { adagrad, adam, adamw, amsgrad, lion, rmsprop } from '../src/optimizers/index.js'
-import { fromStorage } from '../src/tensor/index.js'
+import { type Tensor, fromStorage } from '../src/tensor/index.js'
 import { CHECK_STEPS, checkSteps, compare, filled, linesOf, valuesOf } from './data.js'
 import { adamInPlace, adamInPlaceLeaves } from './hand.js'
 import { type Contestant, type Line, type Medians, type Rounds, type Target, interleaved } from './harness.js'
-import { type PlainArrays, type PlainOptimizer, STATE_ARRAYS, plainStep } from './plain.js'
+import { type PlainArrays, type PlainOptimizer, STATE_ARRAYS, adamFactor, adamInto, plainStep } from './plain.js'
 import { tfAdam } from './peers.js'
 
 /** What a case reports. */
@@ -188,6 +188,63 @@ export async function adamPeers(smoke: boolean, rounds: Rounds): Promise<CaseRes
   }
 }
 
+/** Elements per storage chunk of the pure plain step: the library's own arena chunks (64 KiB of float32). */
+const PLAIN_CHUNK = 16384
+
+/**
+ * The plain Adam loop over many leaves, returning new tensors as the
+ * library's steps do: `fresh`, a pure step (new storage for every output,
+ * carved from shared chunks, the inputs untouched); else in place, with a
+ * new tensor over each leaf's storage (what a donating step hands back).
+ * What a step that returns tensors costs beyond the in-place loop, with no
+ * walk, check or rounding: the floor of case (b) for the pure and the
+ * donating step.
+ */
+function plainLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[], fresh: boolean): { readonly run: () => void; readonly params: () => Float32Array[] } {
+  const size = p0[0].length
+  const wrap = (a: Float32Array): Tensor => fromStorage(a, [size])
+  let p = p0.map((x) => wrap(x.slice()))
+  let m = p0.map(() => wrap(new Float32Array(size)))
+  let v = p0.map(() => wrap(new Float32Array(size)))
+  let t = 0
+  const run = (): void => {
+    const a = adamFactor(++t)
+    const np = new Array<Tensor>(p.length)
+    const nm = new Array<Tensor>(p.length)
+    const nv = new Array<Tensor>(p.length)
+    let cp = new Float32Array(0)
+    let cm = cp
+    let cv = cp
+    let used = PLAIN_CHUNK
+    for (let l = 0; l < p.length; l++) {
+      const pl = p[l].data as Float32Array
+      const ml = m[l].data as Float32Array
+      const vl = v[l].data as Float32Array
+      let po = pl
+      let mo = ml
+      let vo = vl
+      if (fresh) {
+        if (used + size > PLAIN_CHUNK) {
+          cp = new Float32Array(PLAIN_CHUNK)
+          cm = new Float32Array(PLAIN_CHUNK)
+          cv = new Float32Array(PLAIN_CHUNK)
+          used = 0
+        }
+        po = cp.subarray(used, used + size)
+        mo = cm.subarray(used, used + size)
+        vo = cv.subarray(used, used + size)
+        used += size
+      }
+      adamInto(pl, g0[l], ml, vl, a, po, mo, vo)
+      np[l] = wrap(po)
+      nm[l] = wrap(mo)
+      nv[l] = wrap(vo)
+    }
+    ;[p, m, v] = [np, nm, nv]
+  }
+  return { run, params: () => p.map((x) => x.data as Float32Array) }
+}
+
 /**
  * (b) 2000 leaves of 64 float32 elements each, against the plain hand loop
  * over the same leaves (and the rounding one, for the bit check). Each mode
@@ -212,6 +269,9 @@ export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<Ca
       mode,
     )
     const label = { pure: 'ours', donate: 'ours, donate', optax: 'update + apply' }[mode]
+    // the plain loop that returns tensors as this mode does: fresh storage (pure), or its own (donating)
+    const floor = plainLeaves(p0, g0, mode === 'pure')
+    const floorName = mode === 'pure' ? 'plain, new tensors' : 'plain, new views'
     const contestants = await checkSteps([
       {
         name: 'plain',
@@ -221,9 +281,10 @@ export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<Ca
         },
       },
       { name: 'hand', run: () => adamInPlaceLeaves(hand.p, g0, hand.m, hand.v, ++hand.t) },
+      ...(mode === 'optax' ? [] : [{ name: floorName, run: floor.run }]),
       { name: label, run: r.step },
     ])
-    const checks = { [label]: compare(r.params(), hand.p) }
+    const checks = { [label]: compare(r.params(), hand.p), ...(mode === 'optax' ? {} : { [floorName]: compare(floor.params(), plain.map((x) => x.p)).replace('to hand', 'to plain') }) }
     const m = await interleaved(contestants, rounds)
     return { m, label, lines: linesOf(mode === 'pure' ? name : `${name}, ${label}`, m, checks, 'plain') }
   }

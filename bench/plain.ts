@@ -41,19 +41,9 @@ export function plainStep(name: PlainOptimizer, x: PlainArrays, t: number): void
     return
   }
   const [m, v, vMax] = s
-  const a = (LR * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t)
+  const a = adamFactor(t)
   const eps = 1e-8
-  if (name === 'adam') {
-    for (let k = 0; k < n; k++) {
-      const gk = g[k]
-      const mk = 0.9 * m[k] + 0.1 * gk
-      const vk = 0.999 * v[k] + 0.001 * gk * gk
-      m[k] = mk
-      v[k] = vk
-      p[k] -= (a * mk) / (Math.sqrt(vk) + eps)
-    }
-    return
-  }
+  if (name === 'adam') return adamInto(p, g, m, v, a, p, m, v)
   for (let k = 0; k < n; k++) {
     const gk = g[k]
     const mk = 0.9 * m[k] + 0.1 * gk
@@ -63,5 +53,28 @@ export function plainStep(name: PlainOptimizer, x: PlainArrays, t: number): void
     v[k] = vk
     vMax[k] = wk
     p[k] -= (a * mk) / (Math.sqrt(wk) + eps)
+  }
+}
+
+/** Adam's step size at step `t` (1-based): `lr · sqrt(1 − 0.999^t) / (1 − 0.9^t)`. */
+export function adamFactor(t: number): number {
+  return (LR * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t)
+}
+
+/**
+ * Plain Adam over one leaf with step size `a` (see {@link adamFactor}):
+ * reads `p, g, m, v` and writes the new params and moments into `pOut,
+ * mOut, vOut` (the same arrays for the in-place step, new ones for a pure
+ * step).
+ */
+export function adamInto(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: number, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array): void {
+  const n = p.length
+  for (let k = 0; k < n; k++) {
+    const gk = g[k]
+    const mk = 0.9 * m[k] + 0.1 * gk
+    const vk = 0.999 * v[k] + 0.001 * gk * gk
+    mOut[k] = mk
+    vOut[k] = vk
+    pOut[k] = p[k] - (a * mk) / (Math.sqrt(vk) + 1e-8)
   }
 }

@@ -6,7 +6,7 @@
  * into few kernel calls, with the same bits.
  */
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
 import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
@@ -202,6 +202,41 @@ describe('resident memories (donated leaves kept in WebAssembly memory, worked o
     expect(residentOf((p as { w: Tensor }).w.data)).toBeDefined()
     expect(storages[1]).toBe(storages[0]) // in place after the first step
     expect(storages[3]).toBe(storages[0])
+  })
+})
+
+describe('resident placement (the arrays of one leaf in one memory)', () => {
+  it.skipIf(!wasmSupported())('a leaf goes to a memory with room for all its arrays, the rest of it near its first array', async () => {
+    // a fresh copy of the module: no memory yet
+    vi.resetModules()
+    const { residentOf: memoryOf, residentStorage: place } = await import('../src/kernel/resident.js')
+    const n = 1 << 20 // 4 MiB blocks: the first memory is sized for four and a staging heap, 32 MiB in all (seven blocks)
+    const first = place('float32', n)!
+    const home = memoryOf(first)
+    const held = [first]
+    // fill the first memory up to one free block
+    for (let k = 0; k < 5; k++) held.push(place('float32', n)!)
+    expect(held.every((a) => memoryOf(a) === home)).toBe(true)
+    // a leaf of four arrays does not start where only one fits: it takes a memory with room for all four
+    const leaf = [place('float32', n, false, undefined, 4)!]
+    for (let k = 1; k < 4; k++) leaf.push(place('float32', n, false, leaf[0], 4)!)
+    expect(memoryOf(leaf[0]) === home).toBe(false) // (booleans: a memory is too large to print)
+    expect(leaf.every((a) => memoryOf(a) === memoryOf(leaf[0]))).toBe(true)
+    // a single block still takes the room that is left
+    expect(memoryOf(place('float32', n)!) === home).toBe(true)
+  })
+
+  it.skipIf(!wasmSupported())('a donated AMSGrad leaf moves into one memory: params, moments and maximum', () => {
+    const n = 1 << 17
+    const wave = (phase: number) => fromStorage(Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.37 + phase)), [n])
+    const opt = optimizer(O.amsgrad(0.01), { donate: true })
+    let p: Params = { w: wave(0) }
+    let s = opt.init(p)
+    for (let k = 0; k < 2; k++) [p, s] = opt.step(p, { w: wave(1) }, s)
+    const arrays = [(p as { w: Tensor }).w, ...stateTensors(s)].map((t) => t.data)
+    expect(arrays).toHaveLength(4)
+    expect(residentOf(arrays[0])).toBeDefined()
+    expect(arrays.every((a) => residentOf(a) === residentOf(arrays[0]))).toBe(true)
   })
 })
 

@@ -136,7 +136,7 @@ function leafPass(
    * of the arena for a small output, and for a large one a resident block within the budget of blocks held at
    * once (see `residentStorage`) or new storage.
    */
-  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number): FloatArray => {
+  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray): FloatArray => {
     at = 0
     const old = reuse(ts, i)
     if (old !== undefined && (!resident || n < SMALL || residentOf(old) !== undefined)) return old
@@ -146,7 +146,8 @@ function leafPass(
       return chunk
     }
     if (!resident) return old ?? arenas[i].output(dtype, n)
-    return old === undefined ? (residentStorage(dtype, n, true) ?? arenas[i].output(dtype, n)) : (residentStorage(dtype, n) ?? old)
+    // the leaf's outputs together in one memory (near an earlier one), where its kernel works on all of them in place
+    return old === undefined ? (residentStorage(dtype, n, true, near, nOut) ?? arenas[i].output(dtype, n)) : (residentStorage(dtype, n, false, near, nOut) ?? old)
   }
   /** Exactly the `n` elements of `storageOf`'s last answer `s`. */
   const own = (s: FloatArray, n: number): FloatArray => (at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
@@ -164,7 +165,11 @@ function leafPass(
     if (n === 0 || n >= SMALL || !allRowMajor(ts)) {
       // a leaf of its own, run once the walk is done too
       const specs = new Array<FloatArray>(nOut)
-      for (let i = 0; i < nOut; i++) specs[i] = own(storageOf(ts, i, dtype, n), n)
+      let near: FloatArray | undefined
+      for (let i = 0; i < nOut; i++) {
+        specs[i] = own(storageOf(ts, i, dtype, n, near), n)
+        if (near === undefined && resident && residentOf(specs[i]) !== undefined) near = specs[i]
+      }
       const inputs = ts.slice()
       alone.push(() => map(inputs, specs, kernel))
       return specs.map((spec) => fromStorage(spec, shape))

@@ -94,10 +94,10 @@ function release(r: Resident, start: number, end: number): void {
   else free.splice(i, 0, [start, end])
 }
 
-/** A new resident memory with room for a block of `bytes`, or undefined when none may or can be made. */
-function create(bytes: number): Resident | undefined {
+/** A new resident memory with room for `blocks` (at least four) blocks of `bytes`, or undefined when none may or can be made. */
+function create(bytes: number, blocks = 4): Resident | undefined {
   let size = MIN_MEMORY
-  while (size < HEAP + 4 * bytes && size < MAX_MEMORY) size *= 2
+  while (size < HEAP + Math.max(4, blocks) * bytes && size < MAX_MEMORY) size *= 2
   if (!creatable || total + size > MAX_TOTAL || HEAP + bytes > size) return undefined
   try {
     const pages = size / 65536
@@ -111,6 +111,16 @@ function create(bytes: number): Resident | undefined {
     creatable = false // the engine refuses memories this large: stay with ordinary storage
     return undefined
   }
+}
+
+/** How many blocks of `bytes` the free list of `r` has room for, counted up to `want`. */
+function room(r: Resident, bytes: number, want: number): number {
+  let count = 0
+  for (const [start, end] of r.free) {
+    count += Math.floor((end - start) / bytes)
+    if (count >= want) break
+  }
+  return count
 }
 
 /** The first free block of `bytes` in `r`, taken from its free list; its start, or -1. */
@@ -133,26 +143,31 @@ function take(r: Resident, bytes: number): number {
  * the engine cannot make one. Its block comes back when it is unreachable.
  * A `transient` block (a pure step's output) counts against a budget of
  * blocks held at once; past it, undefined.
+ *
+ * The arrays of one leaf belong in one memory: a kernel works in place
+ * only on arrays of the memory its first output is in, and stages the
+ * others through it. So the block goes into the memory of `near` (an
+ * array of the same leaf) when it has room; without `near`, into a memory
+ * with room for all `blocks` blocks of the leaf, a new one if none has.
  */
-export function residentStorage(dtype: Dtype, n: number, transient = false): FloatArray | undefined {
+export function residentStorage(dtype: Dtype, n: number, transient = false, near?: FloatArray, blocks = 1): FloatArray | undefined {
   const width = dtype === 'float32' ? 4 : 8
   if (registry === undefined || n * width < minBytes || n === 0) return undefined
   const bytes = Math.ceil((n * width) / ALIGN) * ALIGN
   if (transient && transientLive + bytes > TRANSIENT_BUDGET) return undefined
-  let r: Resident | undefined
-  let start = -1
-  for (const m of memories) {
-    start = take(m, bytes)
-    if (start >= 0) {
-      r = m
-      break
-    }
+  const home = near === undefined ? undefined : residentOf(near)
+  const placed = (r: Resident | undefined): [Resident, number] | undefined => {
+    const start = r === undefined ? -1 : take(r, bytes)
+    return start < 0 ? undefined : [r!, start]
   }
-  if (r === undefined) {
-    r = create(bytes)
-    if (r === undefined) return undefined
-    start = take(r, bytes)
-  }
+  let found = home === undefined ? undefined : placed(home)
+  // a memory with room for the whole leaf, else a new one for it, else any room at all
+  for (const m of memories) if (found === undefined && home === undefined && room(m, bytes, blocks) >= blocks) found = placed(m)
+  if (found === undefined && home === undefined && blocks > 1) found = placed(create(bytes, blocks))
+  for (const m of memories) if (found === undefined) found = placed(m)
+  found ??= placed(create(bytes))
+  if (found === undefined) return undefined
+  const [r, start] = found
   const a = dtype === 'float32' ? new Float32Array(r.buffer, start, n) : new Float64Array(r.buffer, start, n)
   registry.register(a, [r, start, start + bytes, transient ? bytes : 0])
   if (transient) transientLive += bytes
