@@ -245,6 +245,29 @@ function plainLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[], f
   return { run, params: () => p.map((x) => x.data as Float32Array) }
 }
 
+/** The leaves of case (b): 2000 (smoke: 20) of 64 float32 elements, the params' start and the gradients. */
+function manyLeaves(smoke: boolean) {
+  const count = smoke ? 20 : 2000
+  const size = 64
+  const p0 = Array.from({ length: count }, (_, i) => filled(size, 3 + i))
+  const g0 = Array.from({ length: count }, (_, i) => filled(size, 5000 + i))
+  return { name: `(b) adam step, ${count} leaves of ${size}`, size, p0, g0 }
+}
+
+/** The plain in-place loop over the leaves of (b), the reference of its ratios, and its params. */
+function plainOverLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[]): Contestant & { readonly params: () => Float32Array[] } {
+  const arrays = p0.map((p, i): PlainArrays => ({ p: p.slice(), g: g0[i], s: [new Float32Array(p.length), new Float32Array(p.length)] }))
+  let t = 0
+  return {
+    name: 'plain',
+    run: () => {
+      t += 1
+      for (const x of arrays) plainStep('adam', x, t)
+    },
+    params: () => arrays.map((x) => x.p),
+  }
+}
+
 /**
  * (b) 2000 leaves of 64 float32 elements each, against the plain hand loop
  * over the same leaves (and the rounding one, for the bit check). Each mode
@@ -252,16 +275,10 @@ function plainLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[], f
  * garbage would otherwise land in another's collections.
  */
 export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
-  const count = smoke ? 20 : 2000
-  const size = 64
-  const name = `(b) adam step, ${count} leaves of ${size}`
-  const p0 = Array.from({ length: count }, (_, i) => filled(size, 3 + i))
-  const g0 = Array.from({ length: count }, (_, i) => filled(size, 5000 + i))
+  const { name, size, p0, g0 } = manyLeaves(smoke)
   const grads = g0.map((g) => fromStorage(g, [size]))
   const run = async (mode: 'pure' | 'donate' | 'optax') => {
     const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
-    const plain = p0.map((p, i): PlainArrays => ({ p: p.slice(), g: g0[i], s: [new Float32Array(size), new Float32Array(size)] }))
-    let t = 0
     const r = ours(
       adam(),
       p0.map((p) => fromStorage(p.slice(), [size])),
@@ -269,22 +286,12 @@ export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<Ca
       mode,
     )
     const label = { pure: 'ours', donate: 'ours, donate', optax: 'update + apply' }[mode]
-    // the plain loop that returns tensors as this mode does: fresh storage (pure), or its own (donating)
-    const floor = plainLeaves(p0, g0, mode === 'pure')
-    const floorName = mode === 'pure' ? 'plain, new tensors' : 'plain, new views'
     const contestants = await checkSteps([
-      {
-        name: 'plain',
-        run: () => {
-          t += 1
-          for (const x of plain) plainStep('adam', x, t)
-        },
-      },
+      plainOverLeaves(p0, g0),
       { name: 'hand', run: () => adamInPlaceLeaves(hand.p, g0, hand.m, hand.v, ++hand.t) },
-      ...(mode === 'optax' ? [] : [{ name: floorName, run: floor.run }]),
       { name: label, run: r.step },
     ])
-    const checks = { [label]: compare(r.params(), hand.p), ...(mode === 'optax' ? {} : { [floorName]: compare(floor.params(), plain.map((x) => x.p)).replace('to hand', 'to plain') }) }
+    const checks = { [label]: compare(r.params(), hand.p) }
     const m = await interleaved(contestants, rounds)
     return { m, label, lines: linesOf(mode === 'pure' ? name : `${name}, ${label}`, m, checks, 'plain') }
   }
@@ -300,4 +307,26 @@ export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<Ca
       { name: '(b) update + apply / ours', ratio: ratio(optax) / ratio(pure), op: '<=', bound: 2 },
     ],
   }
+}
+
+/**
+ * The floors of (b), in a process of their own (their garbage would land in
+ * ours' collections): the plain loop returning a new view over each leaf's
+ * own storage (what a donating step hands back), then returning new tensors
+ * over fresh storage (what a pure step must), each interleaved with the
+ * plain in-place loop.
+ */
+export async function manyLeavesFloors(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
+  const { name, p0, g0 } = manyLeaves(smoke)
+  const lines: Line[] = []
+  for (const fresh of [false, true]) {
+    const label = fresh ? 'plain, new tensors' : 'plain, new views'
+    const plain = plainOverLeaves(p0, g0)
+    const floor = plainLeaves(p0, g0, fresh)
+    const contestants = await checkSteps([plain, { name: label, run: floor.run }])
+    const checks = { [label]: compare(floor.params(), plain.params()).replace('to hand', 'to plain') }
+    const m = await interleaved(contestants, rounds)
+    lines.push(...linesOf(`${name}, floor of ${fresh ? 'the pure step' : 'the donating step'}`, m, checks, 'plain'))
+  }
+  return { lines, targets: [] }
 }

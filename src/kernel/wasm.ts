@@ -184,9 +184,11 @@ export interface Region {
 /**
  * The function body of `program`, `perIteration` elements (4 or 8) per
  * iteration: each node is `perIteration / 2` f64x2 values (elements k, k+1;
- * k+2, k+3; ...), or in float32 lanes (`fast`) one f32x4 per 4 elements. On float32 leaves in exact mode, a store of a
- * value that is a float32 one already (an input, a stored value, their
- * maximum, ...) rounds nothing and emits nothing.
+ * k+2, k+3; ...), or in float32 lanes (`fast`) one f32x4 per 4 elements.
+ * On float32 leaves in exact mode, a store of a value that is a float32
+ * one already (an input, a stored value, their maximum, ...) rounds
+ * nothing and emits nothing, and an output that is a rounding store keeps
+ * its float32 form for the store to memory.
  */
 function emit(program: Program, f32: boolean, fast: boolean, regions: readonly Region[] | 'pointers', perIteration: number): { body: number[]; locals: number[][] } {
   const halves = perIteration / (fast ? 4 : 2)
