@@ -31,7 +31,9 @@ type Case = (smoke: boolean, rounds: Rounds) => Promise<CaseResult>
  */
 const CASES: readonly (readonly [string, Case, Rounds])[] = [
   ['a', oneLeafOptimizers, { warmup: 3, reps: 15 }],
-  ['b', adamManyLeaves, { warmup: 50, reps: 301 }],
+  ['b', adamManyLeaves('pure'), { warmup: 50, reps: 301 }],
+  ['b-donate', adamManyLeaves('donate'), { warmup: 50, reps: 301 }],
+  ['b-optax', adamManyLeaves('optax'), { warmup: 50, reps: 301 }],
   ['b-floors', manyLeavesFloors, { warmup: 50, reps: 301 }],
   ['c', normConstraints, { warmup: 5, reps: 31 }],
   ['d', totalNorm, { warmup: 5, reps: 31 }],
@@ -75,8 +77,8 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
     'of (a) ran about twice as slow as on its own (the engine\'s heap keeps its history; the plain loop barely moved).',
     'In (e) `constrainParams` emits `projection − params`, which the step adds back, so ours ends with',
     '`params + (projection − params)` rounded to float32 where the hand loop keeps the projection itself: hence',
-    'the last-bit differences. (b) times each mode of ours in an interleaving of its own, with the hand loops again.',
-    'The floors of (b), in a process of their own, are the plain loop returning new tensors as a pure step must',
+    'the last-bit differences. (b) times each mode of ours in a process of its own, with the hand loops again',
+    '(`update + apply` beside the pure step it is compared with). The floors of (b), in a process of their own, are the plain loop returning new tensors as a pure step must',
     '(`plain, new tensors`: new storage carved from 64 KiB chunks, an `ndarray` view each, nothing checked or',
     'rounded) and the in-place loop returning a new view over each leaf\'s own storage, as a donating step does',
     '(`plain, new views`), each beside the plain loop.',
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
   // the peers of (a) last (they load tfjs), the kernel micro-bench before them
   const order = [...CASES.map(([key]) => key), 'kernels', 'peers']
   for (const key of order) {
-    // (the peers belong to (a), the floors of (b) to (b))
+    // (the peers belong to (a), the other processes of (b) to (b))
     if (!wanted(key === 'peers' ? 'a' : key.replace(/-.*/, ''))) continue
     const r = await isolated(key, smoke)
     lines.push(...r.lines)

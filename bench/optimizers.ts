@@ -268,44 +268,42 @@ function plainOverLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[
   }
 }
 
+/** The modes of ours in case (b), each timed in a process of its own. */
+export type ManyLeavesMode = 'pure' | 'donate' | 'optax'
+
 /**
- * (b) 2000 leaves of 64 float32 elements each, against the plain hand loop
- * over the same leaves (and the rounding one, for the bit check). Each mode
- * of ours runs in an interleaving of its own with the hand loops: one mode's
- * garbage would otherwise land in another's collections.
+ * (b) 2000 leaves of 64 float32 elements each, one mode of ours against
+ * the plain hand loop over the same leaves (and the rounding one, for the
+ * bit check). Each mode runs in a process of its own: in one process, the
+ * garbage and heap history of one mode slowed the next (the donating step
+ * measured up to twice its own time after the pure one). The optax-style
+ * mode runs beside the pure step, which its target compares it with.
  */
-export async function adamManyLeaves(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
-  const { name, size, p0, g0 } = manyLeaves(smoke)
-  const grads = g0.map((g) => fromStorage(g, [size]))
-  const run = async (mode: 'pure' | 'donate' | 'optax') => {
+export function adamManyLeaves(mode: ManyLeavesMode): (smoke: boolean, rounds: Rounds) => Promise<CaseResult> {
+  return async (smoke, rounds) => {
+    const { name, size, p0, g0 } = manyLeaves(smoke)
+    const grads = g0.map((g) => fromStorage(g, [size]))
     const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
-    const r = ours(
-      adam(),
-      p0.map((p) => fromStorage(p.slice(), [size])),
-      grads,
-      mode,
-    )
+    const run = (m: 'pure' | 'donate' | 'optax') => ours(adam(), p0.map((p) => fromStorage(p.slice(), [size])), grads, m)
     const label = { pure: 'ours', donate: 'ours, donate', optax: 'update + apply' }[mode]
+    const mine = run(mode)
+    const pure = mode === 'optax' ? run('pure') : undefined
     const contestants = await checkSteps([
       plainOverLeaves(p0, g0),
       { name: 'hand', run: () => adamInPlaceLeaves(hand.p, g0, hand.m, hand.v, ++hand.t) },
-      { name: label, run: r.step },
+      ...(pure === undefined ? [] : [{ name: 'ours', run: pure.step }]),
+      { name: label, run: mine.step },
     ])
-    const checks = { [label]: compare(r.params(), hand.p) }
+    const checks = { [label]: compare(mine.params(), hand.p), ...(pure === undefined ? {} : { ours: compare(pure.params(), hand.p) }) }
     const m = await interleaved(contestants, rounds)
-    return { m, label, lines: linesOf(mode === 'pure' ? name : `${name}, ${label}`, m, checks, 'plain') }
-  }
-  const pure = await run('pure')
-  const donating = await run('donate')
-  const optax = await run('optax')
-  const ratio = (r: typeof pure) => r.m[r.label] / r.m.plain
-  return {
-    lines: [...pure.lines, ...donating.lines, ...optax.lines],
-    targets: [
-      { name: '(b) ours / plain', ratio: ratio(pure), op: '<=', bound: 1.5 },
-      { name: '(b) ours, donate / plain', ratio: ratio(donating), op: '<=', bound: 1.2 },
-      { name: '(b) update + apply / ours', ratio: ratio(optax) / ratio(pure), op: '<=', bound: 2 },
-    ],
+    const lines = linesOf(mode === 'pure' ? name : `${name}, ${label}`, m, checks, 'plain')
+    const target: Target =
+      mode === 'pure'
+        ? { name: '(b) ours / plain', ratio: m.ours / m.plain, op: '<=', bound: 1.5 }
+        : mode === 'donate'
+          ? { name: '(b) ours, donate / plain', ratio: m['ours, donate'] / m.plain, op: '<=', bound: 1.2 }
+          : { name: '(b) update + apply / ours', ratio: m['update + apply'] / m.ours, op: '<=', bound: 2 }
+    return { lines, targets: [target] }
   }
 }
 

@@ -105,7 +105,7 @@ describe('kernel backends', () => {
   })
 
   it.each(['float32', 'float64'] as const)('the same bits on %s leaves that span several WebAssembly chunks', (dtype) => {
-    // 20011 elements: two full chunks and a tail that is not a multiple of the four lanes
+    // 20011 elements: two full chunks and a tail that is not a multiple of the eight elements of an iteration
     const n = 20011
     const wave = (phase: number, scale: number) => {
       const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
@@ -164,7 +164,7 @@ describe('loop width (elements per iteration)', () => {
 
 describe('resident memories (donated leaves kept in WebAssembly memory, worked on in place)', () => {
   // every donated leaf resident, however small: the in-place kernels, the staging of what lives elsewhere, and the last
-  // elements (fewer than four) all run on small random trees
+  // elements (fewer than the eight of an iteration) all run on small random trees
   let previous = 0
   beforeEach(() => {
     previous = setResidentMinBytes(0)
@@ -183,7 +183,7 @@ describe('resident memories (donated leaves kept in WebAssembly memory, worked o
   })
 
   it.skipIf(!wasmSupported())('move a donated leaf into a resident memory once, then update it in place, with the pure step\'s bits', () => {
-    const n = 20011 // two staging chunks and a tail that is not a multiple of the four lanes
+    const n = 20011 // two staging chunks and a tail that is not a multiple of the eight elements of an iteration
     const wave = (phase: number) => fromStorage(Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.37 + phase)), [n])
     const grads = { w: wave(1) }
     const donating = optimizer(O.adam(0.01), { donate: true })

@@ -1,8 +1,8 @@
 /**
  * The WebAssembly SIMD backend. A program becomes a module written byte by
  * byte here (no toolchain, no `eval`): one function that runs the program
- * over a chunk staged in a fixed scratch memory, four elements per
- * iteration.
+ * over a chunk staged in a fixed scratch memory, eight elements per
+ * iteration (four for a long program, or in float32 lanes).
  *
  * - `'exact'`: every value in float64 lanes (f64x2), `store` of a float32
  *   value as demote-then-promote: the IEEE operations of the JavaScript
