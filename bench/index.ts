@@ -20,7 +20,7 @@ import { fullChain, normConstraints, totalNorm } from './constraints.js'
 import { type Line, type Rounds, type Target, machine, markdownTables, met, textTables } from './harness.js'
 import { type Row, formatRows, runKernelBench } from './kernels.js'
 import { activeBackend } from '../src/kernel/index.js'
-import { type CaseResult, adamManyLeaves, adamPeers, manyLeavesFloors, oneLeafOptimizers } from './optimizers.js'
+import { type CaseResult, FLAVORS, adamManyLeaves, adamPeers, flavoredOneLeaf, manyLeavesFloors, oneLeafOptimizers } from './optimizers.js'
 
 type Case = (smoke: boolean, rounds: Rounds) => Promise<CaseResult>
 
@@ -31,6 +31,7 @@ type Case = (smoke: boolean, rounds: Rounds) => Promise<CaseResult>
  */
 const CASES: readonly (readonly [string, Case, Rounds])[] = [
   ['a', oneLeafOptimizers, { warmup: 3, reps: 15 }],
+  ...FLAVORS.map((f) => [`a-${f}`, flavoredOneLeaf(f), { warmup: 3, reps: 15 }] as const),
   ['b', adamManyLeaves('pure'), { warmup: 50, reps: 301 }],
   ['b-donate', adamManyLeaves('donate'), { warmup: 50, reps: 301 }],
   ['b-optax', adamManyLeaves('optax'), { warmup: 50, reps: 301 }],
@@ -59,7 +60,8 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
     '',
     'Written by `npm run bench` (`bench/index.ts`). Every time is the median over repeated rounds in which',
     'the contestants of a case run one after another in rotating order, in a Node process of the case\'s own; `× hand` is',
-    "the contestant's median over the reference's: in (a) and (b) the plain hand loop (`plain`, `bench/plain.ts`),",
+    "the contestant's median over the reference's: in (a) and (b) the plain hand loop (`plain`, `bench/plain.ts`)",
+    '(in the flavor lines of (a), `ours` in Lasagne\'s numerics, the two alone in a process per flavor),',
     'the in-place loop a user writes without rounding to float32, the fastest plain JavaScript; in (c)–(e) the',
     'hand loop of `bench/hand.ts`. `floor` is the memory floor: one WebAssembly f32x4 stream pass with the',
     "step's reads and writes, in place. `hand` (Adam) does the library's float32 arithmetic (`Math.fround`",
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
   // the peers of (a) last (they load tfjs), the kernel micro-bench before them
   const order = [...CASES.map(([key]) => key), 'kernels', 'peers']
   for (const key of order) {
-    // (the peers belong to (a), the other processes of (b) to (b))
+    // (the peers and the flavors belong to (a), the other processes of (b) to (b))
     if (!wanted(key === 'peers' ? 'a' : key.replace(/-.*/, ''))) continue
     const runs: Report[] = []
     for (let k = 0; k < (smoke ? 1 : (PROCESSES[key] ?? 1)); k++) runs.push(await isolated(key, smoke))

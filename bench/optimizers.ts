@@ -47,7 +47,7 @@ const LIBRARY: Readonly<Record<PlainOptimizer, () => GradientTransformation<unkn
   amsgrad: () => amsgrad(),
 }
 
-const FLAVORS = ['torch', 'optax', 'tensorflow'] as const
+export const FLAVORS = ['torch', 'optax', 'tensorflow'] as const
 
 /** The catalog's optimizers timed beside Adam. */
 const CATALOG: readonly (readonly [string, () => GradientTransformation<unknown>])[] = [
@@ -99,12 +99,9 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const donated = run('donate')
   const fast = run('fast')
   const optax = run('optax')
-  // the flavors, pure: each runs on the compiled recurrences, at the ratio of the Lasagne form
-  const flavors = FLAVORS.map((flavor) => ({ flavor, run: ours(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads, 'pure') }))
   // beside Adam, the catalog's AdamW and Lion, pure
   const catalog = name === 'adam' ? CATALOG.map(([label, make]) => ({ label, make, run: ours(make(), fromStorage(p0.slice(), [n]), grads, 'pure') })) : []
   const contestants: Contestant[] = [
-    ...flavors.map(({ flavor, run }) => ({ name: `ours, ${flavor}`, run: run.step })),
     ...catalog.map(({ label, run }) => ({ name: label, run: run.step })),
     { name: 'plain', run: () => plainStep(name, plain, ++t) },
     { name: 'floor', run: floor.run },
@@ -118,12 +115,8 @@ function oneLeaf(smoke: boolean, name: PlainOptimizer) {
   const checks = () => {
     const reference = name === 'adam' ? [hand.p] : onJs(LIBRARY[name](), fromStorage(p0.slice(), [n]), grads)
     const label = (c: string) => (name === 'adam' ? c : c.replace('to hand', 'to the JavaScript backend'))
-    const flavored = Object.fromEntries(
-      flavors.map(({ flavor, run }) => [`ours, ${flavor}`, compare(run.params(), onJs(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads)).replace('to hand', 'to the JavaScript backend')]),
-    )
     const others = Object.fromEntries(catalog.map(({ label, make, run }) => [label, compare(run.params(), onJs(make(), fromStorage(p0.slice(), [n]), grads)).replace('to hand', 'to the JavaScript backend')]))
     return {
-      ...flavored,
       ...others,
       ours: label(compare(pure.params(), reference)),
       'ours, donate': label(compare(donated.params(), reference)),
@@ -139,7 +132,6 @@ function targetsOf(name: PlainOptimizer, m: Medians): Target[] {
   const catalog = name === 'adam' ? CATALOG.map(([label]) => label) : []
   return [
     ...catalog.map((label): Target => ({ name: `(a) ${label.replace('ours, ', '')}: ours / plain`, ratio: m[label] / m.plain, op: '<=', bound: 1 })),
-    ...FLAVORS.map((f): Target => ({ name: `(a) ${name}: ours, ${f} / ours (Lasagne)`, ratio: m[`ours, ${f}`] / m.ours, op: '<=', bound: 1.1 })),
     { name: `(a) ${name}: ours / plain`, ratio: m.ours / m.plain, op: '<=', bound: 1 },
     { name: `(a) ${name}: ours, donate / plain`, ratio: m['ours, donate'] / m.plain, op: '<=', bound: 0.6 },
     { name: `(a) ${name}: ours, donate, fast / plain`, ratio: m['ours, donate, fast'] / m.plain, op: '<=', bound: 0.25 },
@@ -160,6 +152,40 @@ export async function oneLeafOptimizers(smoke: boolean, rounds: Rounds): Promise
     targets.push(...targetsOf(name, m))
   }
   return { lines, targets }
+}
+
+/**
+ * (a) each optimizer's pure step in one framework's numerics beside its
+ * Lasagne form, the two alone in a process (one per flavor): their outputs
+ * compete for nothing else's memory, as in a training process that runs
+ * one optimizer.
+ */
+export function flavoredOneLeaf(flavor: (typeof FLAVORS)[number]): (smoke: boolean, rounds: Rounds) => Promise<CaseResult> {
+  return async (smoke, rounds) => {
+    const lines: Line[] = []
+    const targets: Target[] = []
+    const n = smoke ? 1 << 12 : 1 << 22
+    const p0 = filled(n, 1)
+    const grads = fromStorage(filled(n, 2), [n])
+    for (const name of ['adam', 'adagrad', 'rmsprop', 'amsgrad'] as const) {
+      const lasagne = ours(LIBRARY[name](), fromStorage(p0.slice(), [n]), grads, 'pure')
+      const flavored = ours(FLAVORED[name](flavor), fromStorage(p0.slice(), [n]), grads, 'pure')
+      const label = `ours, ${flavor}`
+      const contestants = await checkSteps([
+        { name: 'ours', run: lasagne.step },
+        { name: label, run: flavored.step },
+      ])
+      const reference = (tx: GradientTransformation<unknown>) => onJs(tx, fromStorage(p0.slice(), [n]), grads)
+      const checks = {
+        ours: compare(lasagne.params(), reference(LIBRARY[name]())).replace('to hand', 'to the JavaScript backend'),
+        [label]: compare(flavored.params(), reference(FLAVORED[name](flavor))).replace('to hand', 'to the JavaScript backend'),
+      }
+      const m = await interleaved(contestants, rounds)
+      lines.push(...linesOf(`(a) ${name} step, one ${smoke ? '4K' : '4M'} float32 leaf, ${flavor} beside Lasagne`, m, checks, 'ours'))
+      targets.push({ name: `(a) ${name}: ours, ${flavor} / ours (Lasagne)`, ratio: m[label] / m.ours, op: '<=', bound: 1.1 })
+    }
+    return { lines, targets }
+  }
 }
 
 /**
