@@ -2,7 +2,8 @@
  * The catalog's edge cases beyond the peers' vectors: Adafactor's state
  * layout and its zero, NaN and bad-state behaviour, centralization, torch
  * NAdam's momentum product after a restored state, and the noise of
- * `noisySgd` (a pure generator whose checkpoint resumes it bit for bit).
+ * `noisySgd` (a pure generator whose checkpoint resumes it bit for bit),
+ * and the order of the block RMS (optax's mean, then root).
  */
 import { describe, expect, it } from 'vitest'
 import { type GradientTransformation, type Params, optimizer } from '../src/core/index.js'
@@ -10,7 +11,7 @@ import { ConfigError, ShapeError } from '../src/errors/index.js'
 import { decodeCheckpoint, encodeCheckpoint } from '../src/node/index.js'
 import { adafactor, nadam, noisySgd } from '../src/optimizers/index.js'
 import { type Tensor, normal, reduce, tensor, toArray, zeros } from '../src/tensor/index.js'
-import { type FactoredState, centralize, scaleByFactoredRms } from '../src/transforms/index.js'
+import { type FactoredState, centralize, clipByBlockRms, scaleByFactoredRms, scaleByParamBlockRms } from '../src/transforms/index.js'
 import { expectSameBits, numbersOf } from './helpers/optimizers.js'
 
 const shapesOf = (tree: Params): unknown => JSON.parse(JSON.stringify(tree, (_k, v: unknown) => ((v as Tensor)?.shape !== undefined ? (v as Tensor).shape : v)))
@@ -57,6 +58,26 @@ describe('adafactor', () => {
     const torch = adafactor({ flavor: 'torch' })
     expect(() => torch.update(params, torch.init(params))).toThrow(ConfigError)
     expect(() => adafactor({ learningRate: 0.01, flavor: 'torch', decayRate: 0.8 })).toThrow(/decayRate/)
+  })
+})
+
+describe("the block RMS of clipByBlockRms and scaleByParamBlockRms", () => {
+  // float32 values where optax's sqrt(mean(p²)) and ‖p‖ / sqrt(n) round to different float32 numbers
+  const p = [0.3, 0.37, 1.3].map(Math.fround)
+  const f = Math.fround
+  const rms = f(Math.sqrt(f((p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / 3))) // the sum of squares of three float32 is exact in float64
+  it('is optax\'s sqrt(mean(p²)), the mean and the root each rounded to float32', () => {
+    expect(rms).not.toBe(f(f(Math.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])) / Math.sqrt(3)))
+    const u = { w: tensor([1, 1, 1], [3], 'float32') }
+    const params = { w: tensor(p, [3], 'float32') }
+    const tx = scaleByParamBlockRms()
+    const [scaled] = tx.update(u, tx.init(params), params)
+    expect(toArray((scaled as { w: Tensor }).w)).toEqual([rms, rms, rms])
+    // clipping to half the RMS divides by rms / limit
+    const clip = clipByBlockRms(0.5)
+    const [clipped] = clip.update(params, clip.init(params))
+    const factor = f(1 / f(rms / 0.5))
+    expect(toArray((clipped as { w: Tensor }).w)).toEqual(p.map((x) => f(x * factor)))
   })
 })
 

@@ -29,9 +29,10 @@ function normOf(t: Tensor): number {
   return roundTo(dtypeOf(t))(totalNorm([t], 2).norm)
 }
 
-/** The root mean square of a whole leaf, `‖t‖ / sqrt(size)`, rounded to its dtype. */
+/** The root mean square of a whole leaf as optax takes it, `sqrt(mean(t²))`: the mean and the root each rounded to its dtype. */
 function rmsOf(t: Tensor): number {
-  return roundTo(dtypeOf(t))(normOf(t) / Math.sqrt(Math.max(t.size, 1)))
+  const r = roundTo(dtypeOf(t))
+  return r(Math.sqrt(r(reduce(t, normalizeAxes(undefined, t.shape.length, 't'), 'sumsq')[0] / Math.max(t.size, 1))))
 }
 
 /**
