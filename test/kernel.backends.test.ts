@@ -11,7 +11,7 @@ import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, v
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
 import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
 import { runPacked } from '../src/kernel/batch.js'
-import { add, div, max, mul, program, sqrt, store } from '../src/kernel/index.js'
+import { abs, add, div, float32Values, fround, max, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
 import { fitted, wasmKernel } from '../src/kernel/wasm.js'
 import * as O from '../src/optimizers/index.js'
 import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
@@ -130,6 +130,23 @@ const longProgram = (terms: number) =>
     for (let k = 1; k <= terms; k++) acc = store(add(acc, store(div(max(x, sqrt(add(y, mul(s, k)))), add(x, y)))))
     return [acc, store(mul(acc, y))]
   })
+
+describe('float32 values (stores of them round nothing, on either backend)', () => {
+  it('are the inputs, stored and frounded values, float32 constants, and max, min, abs, neg and where of them', () => {
+    const p = program('float32 values', 2, 1, ([x, y], [s]) => [
+      store(max(x, y)),
+      store(abs(store(add(x, y)))),
+      store(where('lt', x, 0.5, fround(mul(s, y)), 0.25)),
+      store(add(x, y)),
+      store(max(x, s)),
+      store(max(x, 0.1)),
+    ])
+    const single = float32Values(schedule(p.outputs))
+    const rounds = p.outputs.map((o) => o.kind === 'store' && !single.has(o.a))
+    // a scalar may be a float64 number, and so is 0.1; a sum of float32 numbers is not one
+    expect(rounds).toEqual([false, false, false, true, true, true])
+  })
+})
 
 describe('loop width (elements per iteration)', () => {
   const size = (body: number[]) => Uint8Array.from(body)

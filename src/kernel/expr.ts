@@ -192,6 +192,28 @@ export function describeProgram(outputs: readonly Expr[]): string {
 const EXACT = new Set(['max', 'min', 'abs', 'neg', 'fround'])
 
 /**
+ * The nodes of `order` (a schedule) whose float64 value is a float32 number
+ * already when the leaves are float32: inputs, stored and `fround`ed
+ * values, float32 constants, and `max`, `min`, `abs`, `neg` or a `where`
+ * of such. A `store` of one of them rounds nothing, so the backends emit
+ * none (the same bits: rounding a float32 number to float32 is the number).
+ */
+export function float32Values(order: readonly Expr[]): Set<Expr> {
+  const single = new Set<Expr>()
+  for (const e of order) {
+    const holds =
+      e.kind === 'input' ||
+      e.kind === 'store' ||
+      (e.kind === 'const' && Math.fround(e.value) === e.value) ||
+      (e.kind === 'unary' && (e.op === 'fround' || (EXACT.has(e.op) && single.has(e.a)))) ||
+      (e.kind === 'binary' && EXACT.has(e.op) && single.has(e.a) && single.has(e.b)) ||
+      (e.kind === 'where' && single.has(e.then) && single.has(e.otherwise))
+    if (holds) single.add(e)
+  }
+  return single
+}
+
+/**
  * True when every value `program` computes on float32 data is a float32
  * value rounded once, so that running it in float32 lanes gives the same
  * bits as float64 lanes with `store` rounding: every rounding operation

@@ -11,7 +11,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type BatchKernel, part } from './batch.js'
-import { type Expr, type Program, operands, schedule } from './expr.js'
+import { type Expr, type Program, float32Values, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
 export type RawKernel = (n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], scalars: ArrayLike<number>) => void
@@ -107,8 +107,9 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
  * needs a handful of chunk buffers.
  */
 export function jsKernel(program: Program, f32: boolean): Compiled {
-  // a float64 store is its operand: one node, one register
-  const canon = (e: Expr): Expr => (e.kind === 'store' && !f32 ? canon(e.a) : e)
+  // a float64 store is its operand, and so is a float32 store of a float32 value: one node, one register
+  const single = f32 ? float32Values(schedule(program.outputs)) : undefined
+  const canon = (e: Expr): Expr => (e.kind === 'store' && (single === undefined || single.has(e.a)) ? canon(e.a) : e)
   const order = schedule(program.outputs.map(canon)).filter((e) => canon(e) === e)
   const lastUse = new Map<Expr, number>()
   order.forEach((e, i) => operands(e).forEach((o) => lastUse.set(canon(o), i)))

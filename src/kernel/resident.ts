@@ -161,10 +161,13 @@ export function residentStorage(dtype: Dtype, n: number, transient = false, near
     return start < 0 ? undefined : [r!, start]
   }
   let found = home === undefined ? undefined : placed(home)
-  // a memory with room for the whole leaf, else a new one for it, else any room at all
-  for (const m of memories) if (found === undefined && home === undefined && room(m, bytes, blocks) >= blocks) found = placed(m)
-  if (found === undefined && home === undefined && blocks > 1) found = placed(create(bytes, blocks))
-  for (const m of memories) if (found === undefined) found = placed(m)
+  if (home === undefined) {
+    // a memory with room for the whole leaf, else a new one for it
+    found = placed(memories.find((m) => room(m, bytes, blocks) >= blocks))
+    if (found === undefined && blocks > 1) found = placed(create(bytes, blocks))
+  }
+  // else any room at all, else a new memory
+  for (let i = 0; found === undefined && i < memories.length; i++) found = placed(memories[i])
   found ??= placed(create(bytes))
   if (found === undefined) return undefined
   const [r, start] = found

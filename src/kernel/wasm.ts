@@ -22,7 +22,7 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import { type Expr, type Program, float32Exact, operands, schedule } from './expr.js'
+import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
 import { type BatchKernel, newBatch, runPacked } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
@@ -202,15 +202,7 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
   const local = new Map<Expr, number>()
   order.forEach((e, i) => local.set(e, KELEM + 1 + halves * i))
   // the values a float64 lane already holds as float32 ones (exact float32 leaves): rounding them changes nothing
-  const single = new Set<Expr>()
-  if (f32 && !fast)
-    for (const e of order) {
-      const holds =
-        e.kind === 'input' || e.kind === 'store' || (e.kind === 'unary' && (e.op === 'fround' || ((e.op === 'abs' || e.op === 'neg') && single.has(e.a)))) ||
-        (e.kind === 'binary' && (e.op === 'max' || e.op === 'min') && single.has(e.a) && single.has(e.b)) ||
-        (e.kind === 'where' && single.has(e.then) && single.has(e.otherwise)) || (e.kind === 'const' && Math.fround(e.value) === e.value)
-      if (holds) single.add(e)
-    }
+  const single = f32 && !fast ? float32Values(order) : new Set<Expr>()
   // an output that rounds (a store of a float64 value) keeps its float32 form for the store to memory: one demotion, not two
   const narrow = new Map<Expr, number>()
   if (f32 && !fast) for (const o of program.outputs) if (o.kind === 'store' && !single.has(o.a) && !narrow.has(o)) narrow.set(o, KELEM + 1 + halves * (order.length + narrow.size))
