@@ -280,17 +280,23 @@ function manyLeaves(smoke: boolean) {
   return { name: `(b) adam step, ${count} leaves of ${size}`, size, p0, g0 }
 }
 
-/** The plain in-place loop over the leaves of (b), the reference of its ratios, and its params. */
+/**
+ * The plain in-place loop over the leaves of (b), the reference of its
+ * ratios, and its params: the step size computed once per step, as a user
+ * writes it, then each leaf updated in place.
+ */
 function plainOverLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[]): Contestant & { readonly params: () => Float32Array[] } {
-  const arrays = p0.map((p, i): PlainArrays => ({ p: p.slice(), g: g0[i], s: [new Float32Array(p.length), new Float32Array(p.length)] }))
+  const p = p0.map((x) => x.slice())
+  const m = p0.map((x) => new Float32Array(x.length))
+  const v = p0.map((x) => new Float32Array(x.length))
   let t = 0
   return {
     name: 'plain',
     run: () => {
-      t += 1
-      for (const x of arrays) plainStep('adam', x, t)
+      const a = adamFactor(++t)
+      for (let l = 0; l < p.length; l++) adamInto(p[l], g0[l], m[l], v[l], a, p[l], m[l], v[l])
     },
-    params: () => arrays.map((x) => x.p),
+    params: () => p,
   }
 }
 
@@ -310,7 +316,7 @@ export function adamManyLeaves(mode: ManyLeavesMode): (smoke: boolean, rounds: R
     const { name, size, p0, g0 } = manyLeaves(smoke)
     const grads = g0.map((g) => fromStorage(g, [size]))
     const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
-    const run = (m: 'pure' | 'donate' | 'optax') => ours(adam(), p0.map((p) => fromStorage(p.slice(), [size])), grads, m)
+    const run = (m: ManyLeavesMode) => ours(adam(), p0.map((p) => fromStorage(p.slice(), [size])), grads, m)
     const label = { pure: 'ours', donate: 'ours, donate', optax: 'update + apply' }[mode]
     const mine = run(mode)
     const pure = mode === 'optax' ? run('pure') : undefined
