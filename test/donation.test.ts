@@ -5,13 +5,13 @@
  * changes nothing for callers that do not donate.
  */
 import { describe, expect, it } from 'vitest'
-import { type GradientTransformation, type Params, chain, identity, optimizer } from '../src/core/index.js'
+import { type GradientTransformation, type Params, chain, identity, optimizer, transformation } from '../src/core/index.js'
 import { normConstraint } from '../src/constraints/index.js'
 import { ConfigError, DonatedBufferError, isNdoptaxError } from '../src/errors/index.js'
 import { adam, sgd } from '../src/optimizers/index.js'
-import { type Dtype, type Tensor, copy, fromStorage, tensor, toArray } from '../src/tensor/index.js'
-import { clipByTotalNorm, constrainParams, scaleByLearningRate, treewise } from '../src/transforms/index.js'
-import { leaves, mapTree } from '../src/tree/index.js'
+import { type Dtype, type Tensor, add, copy, fromStorage, tensor, toArray } from '../src/tensor/index.js'
+import { clipByTotalNorm, constrainParams, scaleByLearningRate, trace, treewise } from '../src/transforms/index.js'
+import { leaves, mapTree, zipTrees } from '../src/tree/index.js'
 import { expectUnchanged, snapshot, thrown } from './helpers/constraints.js'
 import { expectSameBits, stateTensors } from './helpers/optimizers.js'
 import { fillValues } from './helpers/views.js'
@@ -169,6 +169,50 @@ describe('optimizer(tx, { donate: true })', () => {
     const s = opt.init(params)
     expect(() => opt.step(params, { w: tensor([1, 2, 3], [3]) }, s)).toThrow()
     expect(thrown(() => opt.step(params, { w: tensor([1, 1], [2]) }, s))).toBeInstanceOf(DonatedBufferError)
+  })
+
+  it('takes over the buffers of the params and state it returned, unless a gradient lives in one of them', () => {
+    const pure = optimizer(adam(0.05) as Tx)
+    const opt = optimizer(adam(0.05) as Tx, { donate: true })
+    const params = net('float32')
+    const [p1, s1] = opt.step(params, net('float32', 5), opt.init(params)) as [{ bias: Tensor; dense: Tensor }, unknown]
+    // the results come back: their buffers are written again
+    const storage = { bias: p1.bias.data, dense: p1.dense.data }
+    const [p2, s2] = opt.step(p1, net('float32', 6), s1) as [{ bias: Tensor; dense: Tensor }, unknown]
+    expect(p2.bias.data).toBe(storage.bias)
+    expect(p2.dense.data).toBe(storage.dense)
+    // a gradient that is one of the returned params: its buffer is not taken over, and the step is the pure one
+    const grads = { ...(net('float32', 7) as object), bias: p2.bias } as Params
+    const want = pure.step(copied(p2), copied(grads), s2)
+    const before = snapshot(p2.bias)
+    const biasStorage = p2.bias.data
+    const got = opt.step(p2, grads, s2)
+    expectSameBits(got[0], want[0])
+    expectSameBits(got[1], want[1])
+    expectUnchanged(before)
+    expect((got[0] as { bias: Tensor }).bias.data).not.toBe(biasStorage)
+  })
+
+  it('follows the pure trajectory when a stage keeps the updates it was given in its state', () => {
+    // trace's update is its new state; a stage after it keeps that tensor and reads it back at the next step
+    const keepLast = transformation<{ readonly last: Params }>({
+      init: (params) => ({ last: mapTree(params, (t) => copy(t)) as Params }),
+      update: (updates, state) => [zipTrees([updates, state.last], ['updates', 'state.last'], ([u, l]) => add(u, l)) as Params, { last: updates }],
+    })
+    const make = (): Tx => chain(trace({ momentum: 0.5 }), keepLast, scaleByLearningRate(0.1)) as Tx
+    const pure = optimizer(make())
+    const donating = optimizer(make(), { donate: true })
+    const params = net('float64')
+    let [p, s] = [params, pure.init(params)]
+    let dp = copied(params)
+    let ds = donating.init(dp)
+    for (const seed of [10, 20, 30, 40]) {
+      const g = net('float64', seed)
+      ;[p, s] = pure.step(p, g, s)
+      ;[dp, ds] = donating.step(dp, g, ds)
+      expectSameBits(dp, p)
+      expectSameBits(ds, s)
+    }
   })
 
   it('rejects a donate option that is not a boolean, and unknown options', () => {

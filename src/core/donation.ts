@@ -9,6 +9,17 @@
  * that would read them), and no function can read memory that now holds
  * newer values.
  *
+ * What a donating step may take over is found by a scan of everything it is
+ * handed. The params and state a donating step returned need no scan when
+ * they come back together: every buffer the step took over is stamped with
+ * the step's lineage (a token its results carry on); such a buffer belongs
+ * to exactly one tensor of them when the transformation's state holds only
+ * tensors it computed, each once (`FastPath.ownState`); and the trees are
+ * frozen. Only the gradients are scanned then, for a buffer of the lineage.
+ * A step that could not take over a buffer it could own (a leaf that moved,
+ * a buffer two tensors shared) gives its results no lineage: the next step
+ * scans.
+ *
  * @module core
  */
 import { type FloatArray, type Tensor, isRowMajor, isTensor, sizeOf } from '../tensor/index.js'
@@ -44,9 +55,18 @@ function ownedBuffer(t: Tensor, buffer?: Stamped): Stamped | undefined {
 
 const ONCE = Symbol('ndoptax donation: owned')
 const TWICE = Symbol('ndoptax donation: shared or taken')
+const LINEAGE = Symbol('ndoptax donation: lineage')
 
-/** A buffer with the stamps of the donating calls that saw it. */
-type Stamped = ArrayBufferLike & { [ONCE]?: object; [TWICE]?: object }
+/**
+ * A buffer with the stamps of the donating calls that saw it, and of the
+ * lineage of the results that hold it (on a resident block, its typed
+ * array carries the lineage: a resident memory's buffer holds many blocks).
+ */
+type Stamped = ArrayBufferLike & { [ONCE]?: object; [TWICE]?: object; [LINEAGE]?: object }
+type Block = FloatArray & { [LINEAGE]?: object; [TWICE]?: object }
+
+/** The lineage of the params and state each donating step returned (when it took over every buffer it could). */
+const lineages = new WeakMap<object, object>()
 
 /** Trees and states handed over to a donating step. */
 const donated = new WeakSet<object>()
@@ -100,9 +120,100 @@ export interface Donation {
  * may be taken over when the tensor owns it (row-major, offset 0, its
  * storage exactly its size and its buffer's) and no other tensor among
  * `args` lives in the same buffer. The trees not handed over are scanned
- * only when some buffer may be taken.
+ * only when some buffer may be taken. Handed-over roots that one donating
+ * step returned are not scanned (see the module comment); `ownState` says
+ * that this step's results may be treated so in turn (every tensor of the
+ * transformation's state is one it computed, held once: `FastPath.ownState`).
  */
-export function donation(args: readonly (readonly [string, unknown])[], donors: number): Donation {
+export function donation(args: readonly (readonly [string, unknown])[], donors: number, ownState = false): Donation {
+  return returned(args, donors, ownState) ?? scanned(args, donors, ownState)
+}
+
+/**
+ * The lineage the donated roots of `args` share, when each is a tree or
+ * state of one donating step's results.
+ */
+function lineageOf(args: readonly (readonly [string, unknown])[], donors: number): object | undefined {
+  let lineage: object | undefined
+  for (let i = 0; i < donors; i++) {
+    const value = args[i][1]
+    const l = typeof value === 'object' && value !== null ? lineages.get(value) : undefined
+    if (l === undefined || (lineage !== undefined && l !== lineage)) return undefined
+    lineage = l
+  }
+  return lineage
+}
+
+/** The lineage `a` (a tensor's storage) is stamped with, if any. */
+function stampOf(a: FloatArray): object | undefined {
+  return (a.buffer as Stamped)[LINEAGE] ?? (a as Block)[LINEAGE]
+}
+
+/**
+ * The donation of roots one donating step returned (see the module
+ * comment): no scan of them, and a buffer is taken over when it carries
+ * their lineage and no gradient lives in one that does. Undefined when the
+ * roots are not such, or a gradient shares a buffer of the lineage (then
+ * everything is scanned).
+ */
+function returned(args: readonly (readonly [string, unknown])[], donors: number, ownState: boolean): Donation | undefined {
+  const lineage = lineageOf(args, donors)
+  if (lineage === undefined) return undefined
+  checkNotDonated(args.slice(0, donors))
+  let shared = false
+  scan(args.slice(donors), (t) => {
+    if (stampOf(t.data) === lineage) shared = true
+  })
+  if (shared) return undefined
+  // taken buffers are stamped with this call's token (in TWICE, as the scan's stamps: a buffer is taken once)
+  const token = {}
+  const taken: Tensor[] = []
+  let whole = true
+  return {
+    recycle: withMoved((old) => {
+      const a = old.data as Block
+      const b = a.buffer as Stamped
+      let got: FloatArray | undefined
+      if (b[LINEAGE] === lineage) {
+        if (b[TWICE] !== token && ownedBuffer(old, b) !== undefined) got = a
+        b[TWICE] = token
+      } else if (a[LINEAGE] === lineage) {
+        if (a[TWICE] !== token && exactStorage(old) !== undefined) got = a
+        a[TWICE] = token
+      }
+      if (got !== undefined) taken.push(old)
+      // a buffer that could be owned but carries no stamp (a new one, made when the leaf moved): the next step scans
+      if (got === undefined && (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined)) whole = false
+      return got
+    }),
+    finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? lineage : undefined),
+  }
+}
+
+/**
+ * Marks what was handed over (see {@link Donation.finish}) and gives
+ * `outputs` the lineage `lineage`, when there is one.
+ */
+function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], lineage: object | undefined): void {
+  for (let i = 0; i < donors; i++) {
+    const value = args[i][1]
+    if (typeof value === 'object' && value !== null && !isTensor(value) && !outputs.includes(value)) donated.add(value)
+  }
+  for (const t of taken) markTaken(t)
+  if (lineage !== undefined && outputs.length === donors) for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, lineage)
+}
+
+/** `take` as a {@link Recycle}: a replacement moved into a resident block carries on the lineage of what it replaces. */
+function withMoved(take: (old: Tensor) => FloatArray | undefined): Recycle {
+  return Object.assign(take, {
+    moved: (from: FloatArray, to: FloatArray) => {
+      ;(to as Block)[LINEAGE] = stampOf(from)
+    },
+  })
+}
+
+/** The donation of anything: every tensor of `args` scanned. */
+function scanned(args: readonly (readonly [string, unknown])[], donors: number, ownState: boolean): Donation {
   // buffers are stamped with this call's token: once when a handed-over tensor owns one, twice when another tensor shares it
   // (stamps on the buffers, not a Map: no hashing, and no reference from a buffer to a tensor); a block of a resident
   // memory is its typed array, counted in a Map (large leaves only: few entries)
@@ -136,26 +247,28 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
     scan(args.slice(donors), seen)
   }
   const taken: Tensor[] = []
+  // what this step takes over is stamped with a new lineage, which its results carry on when it took everything it could
+  const lineage = {}
+  let whole = true
   return {
-    recycle: (old) => {
+    recycle: withMoved((old) => {
       if (blocks.size > 0 && blocks.get(old.data) === 1) {
         blocks.set(old.data, 2) // taken once
+        ;(old.data as Block)[LINEAGE] = lineage
         taken.push(old)
         return old.data
       }
       // stamped once: `old` (a handed-over tensor whose buffer is stamped) is the one tensor in it
       const b = old.data.buffer as Stamped
-      if (b[ONCE] !== token || b[TWICE] === token || ownedBuffer(old, b) === undefined) return undefined
+      if (b[ONCE] !== token || b[TWICE] === token || ownedBuffer(old, b) === undefined) {
+        if (blocks.has(old.data) || b[ONCE] === token) whole = false // ownable, but shared
+        return undefined
+      }
       b[TWICE] = token // taken once
+      b[LINEAGE] = lineage
       taken.push(old)
       return old.data
-    },
-    finish: (outputs) => {
-      for (let i = 0; i < donors; i++) {
-        const value = args[i][1]
-        if (typeof value === 'object' && value !== null && !isTensor(value) && !outputs.includes(value)) donated.add(value)
-      }
-      for (const t of taken) markTaken(t)
-    },
+    }),
+    finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? lineage : undefined),
   }
 }

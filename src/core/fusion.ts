@@ -26,7 +26,12 @@ import type { GradientTransformation, Params } from './types.js'
 export type Factor = (dtype: Dtype) => number
 
 /** Where a new state or parameter tensor may be written: over the old one's buffer (donation), if it can be. */
-export type Recycle = (old: Tensor) => FloatArray | undefined
+export interface Recycle {
+  /** The storage of `old` for its replacement, handed out once, when it can be taken over. */
+  (old: Tensor): FloatArray | undefined
+  /** The replacement of storage `from` (handed out above) went into `to` instead: a leaf moved into a resident memory. */
+  readonly moved?: (from: FloatArray, to: FloatArray) => void
+}
 
 /** What a stage's fused run must do around its own update `u`. */
 export interface Fusion {
@@ -63,6 +68,13 @@ export interface FastPath<S> {
   readonly neutral?: boolean
   /** The stage is one recurrence: `chain` runs it and its recurrent neighbours as one composed recurrence. */
   readonly recurrent?: RecurrentStage<S>
+  /**
+   * Every tensor of the stage's state is one the stage computed in that
+   * step (its own pass's output), held once: never an update, param or
+   * state tensor it was given. Then a donating step's results need no scan
+   * when they come back (see `core/donation`).
+   */
+  readonly ownState?: boolean
 }
 
 /** What `chain` needs to run a recurrence stage inside a composed pass. */
@@ -88,6 +100,11 @@ export function withFastPath<S>(tx: GradientTransformation<S>, fast: FastPath<S>
 export function endsWithProjection(tx: GradientTransformation<unknown> | undefined): boolean {
   const fast = tx === undefined ? undefined : fastPathOf(tx)
   return fast?.fromMoved !== undefined || fast?.projects === true
+}
+
+/** True when every tensor of `tx`'s state is its own (see {@link FastPath.ownState}). */
+export function ownsState(tx: GradientTransformation<unknown>): boolean {
+  return fastPathOf(tx)?.ownState === true
 }
 
 /** True for `identity()` (and chains of identities): a stage that changes nothing. */
@@ -125,6 +142,7 @@ function leafPass(
   kernelFor: (dtype: Dtype) => PassKernel,
   reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
   checkOrder: readonly number[],
+  moved?: Recycle['moved'],
 ): Params[] {
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
@@ -147,7 +165,11 @@ function leafPass(
     }
     if (!resident) return old ?? arenas[i].output(dtype, n)
     // the leaf's outputs together in one memory (near an earlier one), where its kernel works on all of them in place
-    return old === undefined ? (residentStorage(dtype, n, true, near, nOut) ?? arenas[i].output(dtype, n)) : (residentStorage(dtype, n, false, near, nOut) ?? old)
+    if (old === undefined) return residentStorage(dtype, n, true, near, nOut) ?? arenas[i].output(dtype, n)
+    const home = residentStorage(dtype, n, false, near, nOut)
+    if (home === undefined) return old
+    moved?.(old, home)
+    return home
   }
   /** Exactly the `n` elements of `storageOf`'s last answer `s`. */
   const own = (s: FloatArray, n: number): FloatArray => (at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
@@ -280,7 +302,7 @@ export function recurrencePass<Sc extends string>(
   // compared against the params (or the state), so a wrong update is the one named
   const stateAt = state.map((_, i) => i + 1)
   const checkOrder = f.readsParams ? [last, ...stateAt, 0] : [...stateAt, 0]
-  const out = leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder)
+  const out = leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder, recycle?.moved)
   return f.updateIsState === undefined ? out : [out[f.updateIsState], ...out]
 }
 

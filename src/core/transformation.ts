@@ -8,7 +8,7 @@ import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
 import { ConfigError, StructureError, checkFunction, checkOptions, describe } from '../errors/index.js'
 import { type Tree, assertSameStructure } from '../tree/index.js'
 import { checkNotDonated, donation } from './donation.js'
-import { type Fusion, endsWithProjection, isNeutral, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
+import { type Fusion, endsWithProjection, isNeutral, ownsState, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
 import type { Precision } from '../kernel/index.js'
 import type { GradientTransformation, Params, UpdateFn } from './types.js'
 
@@ -77,7 +77,7 @@ export const EMPTY_STATE: EmptyState = Object.freeze({})
  */
 export function identity(): GradientTransformation<EmptyState> {
   const tx = transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state) => [updates, state] })
-  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f), state], neutral: true })
+  return withFastPath(tx, { run: (updates, state, _params, f) => [scaleTree(updates, [f.pre, f.post], f), state], neutral: true, ownState: true })
 }
 
 /**
@@ -117,7 +117,7 @@ export function chain<const T extends readonly GradientTransformation<unknown>[]
   })
   // identities after the projection change nothing: the chain still ends with it
   const projects = txs.some(endsWithProjection)
-  return withFastPath(tx, { run, projects, neutral: txs.every(isNeutral) })
+  return withFastPath(tx, { run, projects, neutral: txs.every(isNeutral), ownState: txs.every(ownsState) })
 }
 
 /**
@@ -214,6 +214,8 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
   checkTransformation('tx', tx)
   checkOptions('options', options, ['donate', 'precision'])
   const donate = options?.donate ?? false
+  // the results of a donating step need no scan when they come back if the state holds only tensors tx computed
+  const own = ownsState(tx)
   if (typeof donate !== 'boolean') throw new ConfigError('options.donate', `expected true or false, got ${describe(donate)}`)
   const precision = options?.precision ?? 'exact'
   if (precision !== 'exact' && precision !== 'fast') throw new ConfigError('options.precision', `expected 'exact' or 'fast', got ${describe(precision)}`)
@@ -234,7 +236,7 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
         throw e
       }
     }
-    const { recycle, finish } = donation(args, 2)
+    const { recycle, finish } = donation(args, 2, own)
     let result: readonly [Params, S] | undefined
     try {
       // a wrong gradient is refused by the first pass that zips it, before that pass writes anything

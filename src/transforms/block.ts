@@ -57,7 +57,8 @@ export function block<S>(
   recurrent?: RecurrentStage<S>,
 ): GradientTransformation<S> {
   const tx = transformation<S>({ init, update: (updates, state, params) => step(updates, state, UNFUSED, params) })
-  return withFastPath(tx, { run: (updates, state, params, fusion) => step(updates, state, fusion, params), recurrent })
+  // the state is what the block's own pass wrote (see recurrentBlock: every stateful block is one)
+  return withFastPath(tx, { run: (updates, state, params, fusion) => step(updates, state, fusion, params), recurrent, ownState: true })
 }
 
 /**

@@ -117,7 +117,7 @@ export function constrainParams(f: (ts: Tensor[]) => Tensor[]): GradientTransfor
     return fromMoved(scaleTree(updates, [fusion.pre], { apply: { params, recycle: false }, precision: fusion.precision }), state, params, fusion)
   }
   const tx = transformation<EmptyState>({ init: () => EMPTY_STATE, update: (updates, state, params) => run(updates, state, params, {}) })
-  return withFastPath(tx, { run, fromMoved })
+  return withFastPath(tx, { run, fromMoved, ownState: true })
 }
 
 /**
@@ -215,6 +215,7 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
   if (flavor !== 'lasagne') return tx
   // Lasagne's clipping multiplies every update by one factor: in a chain it folds into the next stage's pass
   return withFastPath(tx, {
+    ownState: true, // the norm, a number
     needsUpdates: true,
     scaling: (_state, updates) => {
       const [multiplier, norm] = lasagneTotal(flatten(updates, 'updates')[0], maxNorm, 1e-7)()

@@ -39,6 +39,7 @@ function scaleBy(factor: HyperAt, sign: 1 | -1): GradientTransformation<ScaleSta
     },
   })
   return withFastPath(tx, {
+    ownState: true, // a count
     scaling,
     run: (updates, state, _params, fusion) => {
       const [c, next] = scaling(state)
