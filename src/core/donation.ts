@@ -175,7 +175,8 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       const b = a.buffer as Stamped
       let got: FloatArray | undefined
       if (b[LINEAGE] === lineage) {
-        if (b[TWICE] !== token && ownedBuffer(old, b) !== undefined) got = a
+        // the buffer was taken for one tensor that spanned it, and `old` is its replacement over the same storage
+        if (b[TWICE] !== token && exactStorage(old) !== undefined) got = a
         b[TWICE] = token
       } else if (a[LINEAGE] === lineage) {
         if (a[TWICE] !== token && exactStorage(old) !== undefined) got = a
