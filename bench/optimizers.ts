@@ -238,7 +238,8 @@ function plainLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[], f
     const np = new Array<Tensor>(p.length)
     const nm = new Array<Tensor>(p.length)
     const nv = new Array<Tensor>(p.length)
-    let cp = new Float32Array(0)
+    // each leaf's new arrays made over the chunks' buffers (faster than `subarray`)
+    let cp = new ArrayBuffer(0)
     let cm = cp
     let cv = cp
     let used = PLAIN_CHUNK
@@ -251,14 +252,14 @@ function plainLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[], f
       let vo = vl
       if (fresh) {
         if (used + size > PLAIN_CHUNK) {
-          cp = new Float32Array(PLAIN_CHUNK)
-          cm = new Float32Array(PLAIN_CHUNK)
-          cv = new Float32Array(PLAIN_CHUNK)
+          cp = new ArrayBuffer(4 * PLAIN_CHUNK)
+          cm = new ArrayBuffer(4 * PLAIN_CHUNK)
+          cv = new ArrayBuffer(4 * PLAIN_CHUNK)
           used = 0
         }
-        po = cp.subarray(used, used + size)
-        mo = cm.subarray(used, used + size)
-        vo = cv.subarray(used, used + size)
+        po = new Float32Array(cp, 4 * used, size)
+        mo = new Float32Array(cm, 4 * used, size)
+        vo = new Float32Array(cv, 4 * used, size)
         used += size
       }
       adamInto(pl, g0[l], ml, vl, a, po, mo, vo)

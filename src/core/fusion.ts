@@ -146,8 +146,9 @@ function leafPass(
 ): Params[] {
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
-  // where in its array the storage `storageOf` last gave starts (past 0 for a small output carved from a chunk)
+  // where in its array the storage `storageOf` last gave starts (past 0 for a small output carved from a chunk), and the arena of that chunk
   let at = 0
+  let placedIn: Arena | undefined
   /**
    * Where output `i` goes: the donated buffer when there is one, except that on WebAssembly a large donated
    * buffer moves once into a resident memory (where the kernel works in place) and stays there; else a chunk
@@ -156,11 +157,13 @@ function leafPass(
    */
   const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray): FloatArray => {
     at = 0
+    placedIn = undefined
     const old = reuse(ts, i)
     if (old !== undefined && (!resident || n < SMALL || residentOf(old) !== undefined)) return old
     if (n < SMALL) {
-      const chunk = arenas[i].place(dtype, n)
-      at = arenas[i].at
+      placedIn = arenas[i]
+      const chunk = placedIn.place(dtype, n)
+      at = placedIn.at
       return chunk
     }
     if (!resident) return old ?? arenas[i].output(dtype, n)
@@ -172,7 +175,7 @@ function leafPass(
     return home
   }
   /** Exactly the `n` elements of `storageOf`'s last answer `s`. */
-  const own = (s: FloatArray, n: number): FloatArray => (at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
+  const own = (s: FloatArray, n: number): FloatArray => (placedIn !== undefined ? placedIn.placedArray(n) : at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
   const arity = trees.length
   // the large or strided leaves, each a run of its own, and the batch of small leaves of each dtype (float32 first), with its kernel
   const alone: (() => unknown)[] = []

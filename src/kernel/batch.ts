@@ -51,12 +51,25 @@ interface Pieces {
   readonly len: number[]
 }
 
+/** A staging region, with its buffer and where it starts in it (read once: the getters cost). */
+interface Region {
+  readonly array: FloatArray
+  readonly buffer: ArrayBufferLike
+  readonly start: number
+}
+
+/** `n` elements of `region` from element `pos`, as a typed array of their own (about half the cost of `subarray`). */
+function piece(region: Region, pos: number, n: number): FloatArray {
+  const { array, buffer, start } = region
+  return array instanceof Float32Array ? new Float32Array(buffer, start + 4 * pos, n) : new Float64Array(buffer, start + 8 * pos, n)
+}
+
 /**
  * Copies column `j` of the packed pieces one after another into `region`
  * (`into`), or back out of it: pieces that lie one after another in one
  * array move as one run.
  */
-function copy(b: Batch, j: number, pieces: Pieces, region: FloatArray, into: boolean): void {
+function copy(b: Batch, j: number, pieces: Pieces, region: Region, into: boolean): void {
   const column = b.arrays[j]
   const offsets = b.offsets[j]
   const { leaf, from, len } = pieces
@@ -69,8 +82,8 @@ function copy(b: Batch, j: number, pieces: Pieces, region: FloatArray, into: boo
     let m = k + 1
     while (m < leaf.length && column[leaf[m]] === a && offsets[leaf[m]] + from[m] === end) end += len[m++]
     const n = end - start
-    if (into) region.set(part(a, start, n), pos)
-    else a.set(region.subarray(pos, pos + n), start)
+    if (into) region.array.set(part(a, start, n), pos)
+    else a.set(piece(region, pos, n), start)
     pos += n
     k = m
   }
@@ -87,11 +100,12 @@ function copy(b: Batch, j: number, pieces: Pieces, region: FloatArray, into: boo
 export function runPacked(batch: Batch, inputs: number, chunk: number, regions: readonly FloatArray[], run: (len: number) => void): void {
   const { sizes } = batch
   const pieces: Pieces = { leaf: [], from: [], len: [] }
+  const staging = regions.map((array): Region => ({ array, buffer: array.buffer, start: array.byteOffset }))
   let pos = 0
   const flush = (): void => {
-    for (let j = 0; j < inputs; j++) copy(batch, j, pieces, regions[j], true)
+    for (let j = 0; j < inputs; j++) copy(batch, j, pieces, staging[j], true)
     run(pos)
-    for (let j = inputs; j < regions.length; j++) copy(batch, j, pieces, regions[j], false)
+    for (let j = inputs; j < regions.length; j++) copy(batch, j, pieces, staging[j], false)
     pieces.leaf.length = pieces.from.length = pieces.len.length = 0
     pos = 0
   }

@@ -179,9 +179,12 @@ const CHUNK = 16384
  * @category kernels
  */
 export class Arena {
-  /** The current chunk and how much of it is used, per dtype (float32 first). */
+  /** The current chunk, its buffer and how much of it is used, per dtype (float32 first). */
   private readonly chunks: [FloatArray | undefined, FloatArray | undefined] = [undefined, undefined]
+  private readonly buffers: [ArrayBuffer | undefined, ArrayBuffer | undefined] = [undefined, undefined]
   private readonly used = [0, 0]
+  /** The dtype of the last {@link place} (0 for float32). */
+  private last = 0
 
   /** A zero-filled array of `n` elements of `dtype`. */
   take(dtype: Dtype, n: number): FloatArray {
@@ -221,17 +224,27 @@ export class Arena {
     let c = this.chunks[i]
     if (c === undefined || this.used[i] + n > CHUNK) {
       c = this.chunks[i] = allocate(dtype, CHUNK)
+      this.buffers[i] = c.buffer as ArrayBuffer
       this.used[i] = 0
     }
     this.placed = this.used[i]
     this.used[i] += n
+    this.last = i
     return c
   }
 
+  /**
+   * The `n` elements the last {@link place} gave, as a typed array of their
+   * own (made over the chunk's buffer: about half the cost of `subarray`).
+   */
+  placedArray(n: number): FloatArray {
+    const b = this.buffers[this.last]!
+    return this.last === 0 ? new Float32Array(b, 4 * this.placed, n) : new Float64Array(b, 8 * this.placed, n)
+  }
+
   private carve(dtype: Dtype, n: number): FloatArray {
-    const c = this.place(dtype, n)
-    const start = this.placed
-    return c instanceof Float32Array ? new Float32Array(c.buffer, 4 * start, n) : new Float64Array(c.buffer, 8 * start, n)
+    this.place(dtype, n)
+    return this.placedArray(n)
   }
 }
 
