@@ -129,7 +129,10 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * anywhere writes nothing (not even over donated buffers). Small row-major
  * leaves are not run one by one: they join their dtype's batch, packed into
  * few kernel calls (see `kernel/batch`); their outputs lie one after another
- * in the arena's chunks, so the next step reads them back as whole runs.
+ * in the arena's chunks and are written back as whole runs. (The next step
+ * reads them leaf by leaf: each is a typed array of its own, and copying 64
+ * elements costs half what finding its chunk through the `buffer` and
+ * `byteOffset` getters would.)
  *
  * `checkOrder` lists the trees in the order they are compared: the first is
  * the reference, and a difference names the tree that departs from it, so

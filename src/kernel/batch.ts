@@ -2,8 +2,8 @@
  * Many small leaves as few kernel calls: the leaves of a batch are packed
  * one after another into a kernel's staging regions, the kernel runs once
  * per full region, and the outputs are copied back leaf by leaf. Leaves
- * that lie one after another in one buffer (the library's own outputs and
- * states, carved from shared chunks) are copied as one run.
+ * given as one array and their offsets in it (the outputs a pass carves
+ * from a shared chunk) that lie one after another are copied as one run.
  *
  * @module kernel
  */
