@@ -171,26 +171,35 @@ describe('optimizer(tx, { donate: true })', () => {
     expect(thrown(() => opt.step(params, { w: tensor([1, 1], [2]) }, s))).toBeInstanceOf(DonatedBufferError)
   })
 
-  it('takes over the buffers of the params and state it returned, unless a gradient lives in one of them', () => {
+  it('takes over the large buffers of the params and state it returned, unless a gradient lives in one of them', () => {
     const pure = optimizer(adam(0.05) as Tx)
     const opt = optimizer(adam(0.05) as Tx, { donate: true })
-    const params = net('float32')
-    const [p1, s1] = opt.step(params, net('float32', 5), opt.init(params)) as [{ bias: Tensor; dense: Tensor }, unknown]
-    // the results come back: their buffers are written again
-    const storage = { bias: p1.bias.data, dense: p1.dense.data }
-    const [p2, s2] = opt.step(p1, net('float32', 6), s1) as [{ bias: Tensor; dense: Tensor }, unknown]
-    expect(p2.bias.data).toBe(storage.bias)
-    expect(p2.dense.data).toBe(storage.dense)
+    // a large leaf (4096 elements and more) and small ones
+    const tree = (seed: number): Params => ({ big: filled([70, 70], 'float32', seed), bias: filled([6], 'float32', seed + 1), gain: filled([], 'float32', seed + 2) })
+    const params = tree(1)
+    const [p1, s1] = opt.step(params, tree(5), opt.init(params)) as [{ big: Tensor; bias: Tensor }, unknown]
+    const big = p1.big.data
+    const stateBig = stateTensors(s1).filter((t) => t.data.length === 4900).map((t) => t.data)
+    const bias = p1.bias.data
+    const [p2, s2] = opt.step(p1, tree(6), s1) as [{ big: Tensor; bias: Tensor }, unknown]
+    // the large leaves are written where they were; the small ones get new storage (carved from shared chunks),
+    // and the tensors they replace keep their values
+    expect(p2.big.data).toBe(big)
+    expect(stateTensors(s2).filter((t) => t.data.length === 4900).map((t) => t.data)).toEqual(stateBig)
+    expect(stateBig.length).toBe(2)
+    expect(p2.bias.data).not.toBe(bias)
+    expect(p1.bias.data).toBe(bias)
+    expect(p1.big.data.length).toBe(0)
     // a gradient that is one of the returned params: its buffer is not taken over, and the step is the pure one
-    const grads = { ...(net('float32', 7) as object), bias: p2.bias } as Params
+    const grads = { ...(tree(7) as object), big: p2.big } as Params
     const want = pure.step(copied(p2), copied(grads), s2)
-    const before = snapshot(p2.bias)
-    const biasStorage = p2.bias.data
+    const before = snapshot(p2.big)
+    const storage = p2.big.data
     const got = opt.step(p2, grads, s2)
     expectSameBits(got[0], want[0])
     expectSameBits(got[1], want[1])
     expectUnchanged(before)
-    expect((got[0] as { bias: Tensor }).bias.data).not.toBe(biasStorage)
+    expect((got[0] as { big: Tensor }).big.data).not.toBe(storage)
   })
 
   it('follows the pure trajectory when a stage keeps the updates it was given in its state', () => {
@@ -202,12 +211,14 @@ describe('optimizer(tx, { donate: true })', () => {
     const make = (): Tx => chain(trace({ momentum: 0.5 }), keepLast, scaleByLearningRate(0.1)) as Tx
     const pure = optimizer(make())
     const donating = optimizer(make(), { donate: true })
-    const params = net('float64')
+    // a large leaf (whose buffers a donating step takes over from step to step) beside the small ones
+    const tree = (seed: number): Params => ({ ...(net('float64', seed) as object), big: filled([70, 70], 'float64', seed + 5) }) as Params
+    const params = tree(1)
     let [p, s] = [params, pure.init(params)]
     let dp = copied(params)
     let ds = donating.init(dp)
     for (const seed of [10, 20, 30, 40]) {
-      const g = net('float64', seed)
+      const g = tree(seed)
       ;[p, s] = pure.step(p, g, s)
       ;[dp, ds] = donating.step(dp, g, ds)
       expectSameBits(dp, p)

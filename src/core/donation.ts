@@ -15,10 +15,14 @@
  * the step's lineage (a token its results carry on); such a buffer belongs
  * to exactly one tensor of them when the transformation's state holds only
  * tensors it computed, each once (`FastPath.ownState`); and the trees are
- * frozen. Only the gradients are scanned then, for a buffer of the lineage.
- * A step that could not take over a buffer it could own (a leaf that moved,
- * a buffer two tensors shared) gives its results no lineage: the next step
- * scans.
+ * frozen. Only the gradients are scanned then, for a buffer of the lineage
+ * (and not at all when the results hold none). A step that could not take
+ * over a large buffer it could own (a leaf that moved, a buffer two tensors
+ * shared) gives its results no lineage: the next step scans.
+ *
+ * Small leaves are taken over only when they come from the caller (a scan):
+ * those of returned results get new storage carved from shared chunks, as
+ * a pure step's outputs, which costs less than tracking each of them.
  *
  * @module core
  */
@@ -26,7 +30,7 @@ import { type FloatArray, type Tensor, isRowMajor, isTensor, sizeOf } from '../t
 import { donatedError, markTaken } from '../tensor/taken.js'
 import { isPlainObject, walk } from '../tree/index.js'
 import { residentOf } from '../kernel/index.js'
-import type { Recycle } from './fusion.js'
+import { type Recycle, SMALL } from './fusion.js'
 
 /**
  * `t`'s storage when it holds exactly `t`'s elements in row-major order
@@ -65,8 +69,18 @@ const LINEAGE = Symbol('ndoptax donation: lineage')
 type Stamped = ArrayBufferLike & { [ONCE]?: object; [TWICE]?: object; [LINEAGE]?: object }
 type Block = FloatArray & { [LINEAGE]?: object; [TWICE]?: object }
 
-/** The lineage of the params and state each donating step returned (when it took over every buffer it could). */
-const lineages = new WeakMap<object, object>()
+/**
+ * The results of a donating step that need no scan when they come back:
+ * their lineage (the token on the buffers the step took over or moved a
+ * leaf into), and whether they hold any such buffer.
+ */
+interface Returned {
+  readonly lineage: object
+  readonly stamped: boolean
+}
+
+/** The params and state each donating step returned, when it took over every buffer it could. */
+const lineages = new WeakMap<object, Returned>()
 
 /** Trees and states handed over to a donating step. */
 const donated = new WeakSet<object>()
@@ -133,15 +147,15 @@ export function donation(args: readonly (readonly [string, unknown])[], donors: 
  * The lineage the donated roots of `args` share, when each is a tree or
  * state of one donating step's results.
  */
-function lineageOf(args: readonly (readonly [string, unknown])[], donors: number): object | undefined {
-  let lineage: object | undefined
+function lineageOf(args: readonly (readonly [string, unknown])[], donors: number): Returned | undefined {
+  let found: Returned | undefined
   for (let i = 0; i < donors; i++) {
     const value = args[i][1]
-    const l = typeof value === 'object' && value !== null ? lineages.get(value) : undefined
-    if (l === undefined || (lineage !== undefined && l !== lineage)) return undefined
-    lineage = l
+    const r = typeof value === 'object' && value !== null ? lineages.get(value) : undefined
+    if (r === undefined || (found !== undefined && r !== found)) return undefined
+    found = r
   }
-  return lineage
+  return found
 }
 
 /** The lineage `a` (a tensor's storage) is stamped with, if any. */
@@ -151,27 +165,39 @@ function stampOf(a: FloatArray): object | undefined {
 
 /**
  * The donation of roots one donating step returned (see the module
- * comment): no scan of them, and a buffer is taken over when it carries
- * their lineage and no gradient lives in one that does. Undefined when the
- * roots are not such, or a gradient shares a buffer of the lineage (then
- * everything is scanned).
+ * comment): no scan of them, and a large leaf's buffer is taken over when
+ * it carries their lineage and no gradient lives in one that does (the
+ * gradients are scanned only when the roots hold such a buffer). Small
+ * leaves (under `SMALL` elements) are not taken over: their replacements
+ * are carved from shared chunks, as a pure step's, which costs less than
+ * tracking them one by one. Undefined when the roots are not such, or a
+ * gradient shares a buffer of the lineage (then everything is scanned).
  */
 function returned(args: readonly (readonly [string, unknown])[], donors: number, ownState: boolean): Donation | undefined {
-  const lineage = lineageOf(args, donors)
-  if (lineage === undefined) return undefined
+  const found = lineageOf(args, donors)
+  if (found === undefined) return undefined
+  const { lineage, stamped } = found
   checkNotDonated(args.slice(0, donors))
-  let shared = false
-  scan(args.slice(donors), (t) => {
-    if (stampOf(t.data) === lineage) shared = true
-  })
-  if (shared) return undefined
+  if (stamped) {
+    let shared = false
+    scan(args.slice(donors), (t) => {
+      if (stampOf(t.data) === lineage) shared = true
+    })
+    if (shared) return undefined
+  } else checkNotDonated(args.slice(donors)) // nothing can be taken over: no tensor of the gradients matters (the pass reads them)
   // taken buffers are stamped with this call's token (in TWICE, as the scan's stamps: a buffer is taken once)
   const token = {}
   const taken: Tensor[] = []
+  const kept = { lineage, stamped: false }
   let whole = true
   return {
-    recycle: withMoved((old) => {
+    recycle: withMoved(kept, (old) => {
       const a = old.data as Block
+      if (a.length < SMALL || !stamped) {
+        // a large leaf not taken over though it could be owned: the next step scans
+        if (a.length >= SMALL && (ownedBuffer(old) !== undefined || residentOf(a) !== undefined)) whole = false
+        return undefined
+      }
       const b = a.buffer as Stamped
       let got: FloatArray | undefined
       if (b[LINEAGE] === lineage) {
@@ -187,7 +213,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       if (got === undefined && (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined)) whole = false
       return got
     }),
-    finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? lineage : undefined),
+    finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }
 
@@ -195,20 +221,29 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
  * Marks what was handed over (see {@link Donation.finish}) and gives
  * `outputs` the lineage `lineage`, when there is one.
  */
-function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], lineage: object | undefined): void {
+function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], results: { lineage: object; stamped: boolean } | undefined): void {
   for (let i = 0; i < donors; i++) {
     const value = args[i][1]
     if (typeof value === 'object' && value !== null && !isTensor(value) && !outputs.includes(value)) donated.add(value)
   }
   for (const t of taken) markTaken(t)
-  if (lineage !== undefined && outputs.length === donors) for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, lineage)
+  if (results === undefined || outputs.length !== donors) return
+  // (the results of a transformation that owns its state hold only this step's outputs: stamped when taken over or moved)
+  if (taken.length > 0) results.stamped = true
+  const frozen: Returned = { lineage: results.lineage, stamped: results.stamped }
+  for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, frozen)
 }
 
-/** `take` as a {@link Recycle}: a replacement moved into a resident block carries on the lineage of what it replaces. */
-function withMoved(take: (old: Tensor) => FloatArray | undefined): Recycle {
+/**
+ * `take` as a {@link Recycle}: a replacement moved into a resident block
+ * carries on the lineage of what it replaces, and `results` note that
+ * they hold a stamped buffer.
+ */
+function withMoved(results: { lineage: object; stamped: boolean }, take: (old: Tensor) => FloatArray | undefined): Recycle {
   return Object.assign(take, {
     moved: (from: FloatArray, to: FloatArray) => {
-      ;(to as Block)[LINEAGE] = stampOf(from)
+      ;(to as Block)[LINEAGE] = results.lineage
+      results.stamped = true
     },
   })
 }
@@ -250,9 +285,10 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
   const taken: Tensor[] = []
   // what this step takes over is stamped with a new lineage, which its results carry on when it took everything it could
   const lineage = {}
+  const kept = { lineage, stamped: false }
   let whole = true
   return {
-    recycle: withMoved((old) => {
+    recycle: withMoved(kept, (old) => {
       if (blocks.size > 0 && blocks.get(old.data) === 1) {
         blocks.set(old.data, 2) // taken once
         ;(old.data as Block)[LINEAGE] = lineage
@@ -270,6 +306,6 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
       taken.push(old)
       return old.data
     }),
-    finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? lineage : undefined),
+    finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }

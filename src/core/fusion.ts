@@ -242,7 +242,7 @@ function allRowMajor(ts: readonly Tensor[]): boolean {
 }
 
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
-const SMALL = 4096
+export const SMALL = 4096
 
 /** A leaf kernel of a pass, with its batch form (many leaves in few calls). */
 export type PassKernel = Kernel & { readonly batch: (b: Batch) => void }

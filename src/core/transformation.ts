@@ -173,7 +173,10 @@ export interface OptimizerOptions {
    * memory per leaf for a fused optimizer. Passing a donated tree, state or
    * tensor to a step again throws a `DonatedBufferError`. Only row-major
    * tensors with offset 0 whose storage is exactly their size, shared with no
-   * other tensor of the step, are recycled; the rest get new buffers.
+   * other tensor of the step, are recycled; the rest get new buffers. Small
+   * leaves (under 4096 elements) are recycled only when they come from the
+   * caller: those of a donating step's own results get new storage carved
+   * from shared chunks, which costs less than tracking them.
    * Results are bit-identical to the pure step's. If a donating step throws,
    * what it was given counts as donated (it may be partly overwritten).
    */
