@@ -11,11 +11,11 @@ import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, v
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
 import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
 import { runPacked } from '../src/kernel/batch.js'
-import { abs, add, div, float32Values, fround, max, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
+import { abs, add, div, float32Values, fround, max, min, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
 import { fitted, wasmKernel } from '../src/kernel/wasm.js'
 import * as O from '../src/optimizers/index.js'
 import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
-import { zeroNans } from '../src/transforms/index.js'
+import { elementwise, scaleByLearningRate, zeroNans } from '../src/transforms/index.js'
 import { mapTree, walk } from '../src/tree/index.js'
 import { expectSameBits, numbersOf, stateTensors } from './helpers/optimizers.js'
 
@@ -324,6 +324,64 @@ describe("precision: 'fast'", () => {
     expect(worst).toBeLessThanOrEqual(bound)
     // the fast lanes did run: something differs, except for plain SGD (one product, rounded once either way)
     if (name !== 'sgd') expect(differ).toBeGreaterThan(0)
+  })
+
+  it("keeps NaN winning in max and min, whichever operand it is", () => {
+    // max(s, g) and min(g, s): a NaN gradient at step 1 is max's second operand and min's first; the NaN state it
+    // leaves is max's first operand and min's second at step 2. Every other value is one exact operation either way.
+    const extremes = () =>
+      chain(
+        elementwise({ name: 'extremes', state: ['s'], scalars: [], scalarsAt: () => ({}), step: ({ g, s }) => ({ update: max(s, g), s: store(min(g, s)) }) }),
+        scaleByLearningRate(0.5),
+      )
+    const n = 203
+    const p = { w: fromStorage(Float32Array.from({ length: n }, (_, k) => 1 + k / 7), [n]) }
+    const grads = [
+      { w: fromStorage(Float32Array.from({ length: n }, (_, k) => (k % 5 === 0 ? NaN : k % 2 === 0 ? 1.5 : -2.5)), [n]) },
+      { w: fromStorage(Float32Array.from({ length: n }, (_, k) => (k % 3 === 0 ? -3 : 4)), [n]) },
+    ]
+    const exact = optimizer(extremes())
+    const fast = optimizer(extremes(), { precision: 'fast' })
+    let [pe, se] = [p as Params, exact.init(p)]
+    let [pf, sf] = [p as Params, fast.init(p)]
+    for (const g of grads) {
+      // the reference on the JavaScript backend (Math.max and Math.min themselves)
+      const previous = setBackend('js')
+      try {
+        ;[pe, se] = exact.step(pe, g, se)
+      } finally {
+        setBackend(previous)
+      }
+      ;[pf, sf] = fast.step(pf, g, sf)
+      expectSameBits(pf, pe)
+      expectSameBits(sf, se)
+    }
+    // the gradient's NaNs (every fifth element) reached the params through max, and the state through min
+    expect(toArray((pe as { w: Tensor }).w).filter(Number.isNaN).length).toBe(41)
+  })
+
+  it("keeps Math.max's and Math.min's signed zeros under 'exact' (float32 lanes too), and equal numbers under 'fast'", () => {
+    // update max(g, s), state min(s, g), from s = +0 and g = -0: Math.max gives +0, Math.min -0 (the pseudo-extrema
+    // would keep their first operand)
+    const extremes = () => elementwise({ name: 'zeros', state: ['s'], scalars: [], scalarsAt: () => ({}), step: ({ g, s }) => ({ update: max(g, s), s: store(min(s, g)) }) })
+    const n = 37
+    const p = { w: fromStorage(new Float32Array(n), [n]) }
+    const g = { w: fromStorage(new Float32Array(n).fill(-0), [n]) }
+    const previous = setBackend('js')
+    let want: readonly [Params, unknown]
+    try {
+      const tx = extremes()
+      want = tx.update(g, tx.init(p), p)
+    } finally {
+      setBackend(previous)
+    }
+    const exact = extremes()
+    expectSameBits(exact.update(g, exact.init(p), p), want)
+    expect(Object.is(toArray((want[0] as { w: Tensor }).w)[0], 0)).toBe(true)
+    expect(Object.is(toArray((want[1] as { s: { w: Tensor } }).s.w)[0], -0)).toBe(true)
+    const fast = optimizer(chain(extremes(), scaleByLearningRate(1)), { precision: 'fast' })
+    const [pf] = fast.step(p, g, fast.init(p))
+    expect(toArray((pf as { w: Tensor }).w).every((x) => x === 0)).toBe(true)
   })
 
   it("float64 leaves are exact under 'fast'", () => {

@@ -93,6 +93,14 @@ const LANES: Record<string, readonly [number, number]> = {
   lt: [0x49, 0x43],
   le: [0x4b, 0x45],
 }
+/**
+ * In float32 lanes (`'fast'`): the pseudo-maximum and pseudo-minimum
+ * (`a < b ? b : a`, `b < a ? b : a`: one instruction each, where `max` and
+ * `min` take about eight) and the lane test `a != b`.
+ */
+const F32X4_PMAX = 0xeb
+const F32X4_PMIN = 0xea
+const F32X4_NE = 0x42
 const V128_LOAD = 0x00
 const V128_STORE = 0x0b
 const F64X2_SPLAT = 0x14
@@ -188,9 +196,12 @@ export interface Region {
  * On float32 leaves in exact mode, a store of a value that is a float32
  * one already (an input, a stored value, their maximum, ...) rounds
  * nothing and emits nothing, and an output that is a rounding store keeps
- * its float32 form for the store to memory.
+ * its float32 form for the store to memory. With `pseudo` (float32 lanes in
+ * `'fast'` precision only), `max` and `min` are the one-instruction
+ * pseudo-extrema with NaN still winning; they may keep `-0` where
+ * `Math.max` takes `+0` (or `+0` where `Math.min` takes `-0`).
  */
-function emit(program: Program, f32: boolean, fast: boolean, regions: readonly Region[] | 'pointers', perIteration: number): { body: number[]; locals: number[][] } {
+function emit(program: Program, f32: boolean, fast: boolean, regions: readonly Region[] | 'pointers', perIteration: number, pseudo = false): { body: number[]; locals: number[][] } {
   const halves = perIteration / (fast ? 4 : 2)
   const lane = (op: string): number[] => simd(LANES[op][fast ? 1 : 0])
   const order = schedule(program.outputs)
@@ -236,6 +247,11 @@ function emit(program: Program, f32: boolean, fast: boolean, regions: readonly R
       } else if (e.kind === 'where') {
         // bitselect(then, otherwise, a test b)
         loop.push(...get(e.then, h), ...get(e.otherwise, h), ...get(e.a, h), ...get(e.b, h), ...lane(e.test), ...simd(BITSELECT))
+      } else if (pseudo && fast && (e.op === 'max' || e.op === 'min')) {
+        // NaN wins as in Math.max: the pseudo-extremum keeps a NaN a, and b where b is NaN (b != b); of +0 and -0 it
+        // keeps a, where Math.max would take +0 (Math.min -0): equal numbers either way
+        const [, b] = operands(e)
+        loop.push(...get(b, h), ...args, ...simd(e.op === 'max' ? F32X4_PMAX : F32X4_PMIN), ...get(b, h), ...get(b, h), ...simd(F32X4_NE), ...simd(BITSELECT))
       } else {
         loop.push(...args, ...lane(e.op))
       }
@@ -283,9 +299,10 @@ export function fitted(
   lanes32: boolean,
   regions: readonly Region[] | 'pointers',
   wrap: (body: number[], locals: number[][]) => Uint8Array<ArrayBuffer>,
+  pseudo = false,
 ): { readonly bytes: Uint8Array<ArrayBuffer>; readonly perIteration: number } | undefined {
   for (const perIteration of lanes32 ? [4] : [UNROLL, 4]) {
-    const { body, locals } = emit(program, f32, lanes32, regions, perIteration)
+    const { body, locals } = emit(program, f32, lanes32, regions, perIteration, pseudo)
     const bytes = wrap(body, locals)
     if (bytes.length <= MAX_MODULE) return { bytes, perIteration }
   }
@@ -307,7 +324,7 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
   if (chunk < 64 || program.scalars * 8 > SCALAR_BYTES) return undefined
   const regions = Array.from({ length: arrays }, (_, i) => ({ offset: SCALAR_BYTES + i * chunk * elem }))
   const compileRun = (lanes32: boolean): ((n: number) => void) | undefined => {
-    const fit = fitted(program, f32, lanes32, regions, (body, locals) => module([0x60, 0x01, I32, 0x00], locals, body, true))
+    const fit = fitted(program, f32, lanes32, regions, (body, locals) => module([0x60, 0x01, I32, 0x00], locals, body, true), fast)
     return fit === undefined ? undefined : (new WebAssembly.Instance(new WebAssembly.Module(fit.bytes), { m: { memory: scratch() } }).exports.run as (n: number) => void)
   }
   // float32 lanes when asked for, or when they are exact anyway: a program that rounds every operation
@@ -370,7 +387,7 @@ function residentKernel(program: Program, f32: boolean, fast: boolean, exact32: 
   const arrays = program.inputs + program.outputs.length
   const elem = f32 ? 4 : 8
   const compile = (lanes32: boolean): WebAssembly.Module | undefined => {
-    const fit = fitted(program, f32, lanes32, 'pointers', (body, locals) => module([0x60, ...u32(1 + arrays), ...new Array<number>(1 + arrays).fill(I32), 0x00], locals, body, true, 'any'))
+    const fit = fitted(program, f32, lanes32, 'pointers', (body, locals) => module([0x60, ...u32(1 + arrays), ...new Array<number>(1 + arrays).fill(I32), 0x00], locals, body, true, 'any'), fast)
     return fit === undefined ? undefined : new WebAssembly.Module(fit.bytes)
   }
   const wideModule = fast ? undefined : compile(false)
