@@ -218,8 +218,10 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
 }
 
 /**
- * Marks what was handed over (see {@link Donation.finish}) and gives
- * `outputs` the lineage `lineage`, when there is one.
+ * Marks what was handed over (see {@link Donation.finish}) and, when
+ * `results` is given (the step took over every large buffer it could, and
+ * the transformation owns its state), records `outputs` as returned results
+ * of `results.lineage`.
  */
 function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], results: { lineage: object; stamped: boolean } | undefined): void {
   for (let i = 0; i < donors; i++) {
