@@ -16,6 +16,7 @@ import {
   gather,
   isRowMajor,
   map,
+  mapInto,
   mul,
   scaleAll,
   sub,
@@ -90,6 +91,20 @@ describe('map', () => {
       expect(mismatches(Array.from(o.data), linearReference(inputs, 0, 'float64'))).toEqual([])
     },
   )
+
+  test.prop([fc.integer({ min: 1, max: 3 }).chain((m) => arbInputs(m)), arbDtype])('mapInto writes into the storage it is given, as map', (views, dtype) => {
+    const inputs = views.map((v) => v.t)
+    const [want] = map(inputs, [dtype], linearKernel(inputs.length, 1))
+    const out = allocate(dtype, want.data.length)
+    expect(mapInto(inputs, [out], linearKernel(inputs.length, 1))).toBeUndefined()
+    expect(mismatches(Array.from(out), Array.from(want.data))).toEqual([])
+  })
+
+  test('mapInto refuses storage of the wrong length, naming the output', () => {
+    const a = tensor([1, 2, 3], [3])
+    expect(() => mapInto([a], [new Float64Array(2)], linearKernel(1, 1))).toThrow(ShapeError)
+    expect(() => mapInto([a], [new Float64Array(3), new Float64Array(4)], linearKernel(1, 2))).toThrow(/^output 1: storage of length 4 vs 3 elements/)
+  })
 
   test('an Adam-like kernel writes three outputs in one pass', () => {
     const g = tensor([1, -2, 0.5, 4], [2, 2])

@@ -18,7 +18,7 @@
  * @module core
  */
 import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, newBatch, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
-import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, fromStorage, isRowMajor, map, roundTo, sizeOf } from '../tensor/index.js'
+import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
 
@@ -199,7 +199,7 @@ function leafPass(
         if (near === undefined && resident && residentOf(specs[i]) !== undefined) near = specs[i]
       }
       const inputs = ts.slice()
-      alone.push(() => map(inputs, specs, kernel))
+      alone.push(() => mapInto(inputs, specs, kernel))
       return specs.map((spec) => fromStorage(spec, shape))
     }
     const d = dtype === 'float32' ? 0 : 1

@@ -99,6 +99,28 @@ export function gather(t: Tensor, dst: FloatArray, start: number, n: number): vo
  * @category kernels
  */
 export function map(inputs: readonly Tensor[], outputs: readonly OutputSpec[], kernel: Kernel, names?: readonly string[]): Tensor[] {
+  const n = sizeOf(inputs[0].shape)
+  let allocating = false
+  for (let i = 0; i < outputs.length; i++) if (typeof outputs[i] === 'string') allocating = true
+  // storage given for every output: the caller's list is handed to the kernel as it is
+  const outs = allocating ? outputs.map((o) => (typeof o === 'string' ? allocate(o, n) : o)) : (outputs as FloatArray[])
+  mapInto(inputs, outs, kernel, names)
+  const result = new Array<Tensor>(outs.length)
+  for (let i = 0; i < outs.length; i++) result[i] = fromStorage(outs[i], inputs[0].shape)
+  return result
+}
+
+/**
+ * {@link map} into storage the caller has wrapped already: runs `kernel`
+ * over `inputs` (same shape, any views) into `outs` (one contiguous
+ * row-major array of their size each), building no tensor.
+ *
+ * @example
+ * const out = new Float64Array(sizeOf(a.shape))
+ * mapInto([a, b], [out], (n, [o], [x, y]) => { for (let k = 0; k < n; k++) o[k] = x[k] + y[k] })
+ * @category kernels
+ */
+export function mapInto(inputs: readonly Tensor[], outs: FloatArray[], kernel: Kernel, names?: readonly string[]): void {
   const shape = inputs[0].shape
   for (let j = 1; j < inputs.length; j++) {
     if (!shapeEquals(inputs[j].shape, shape)) {
@@ -109,20 +131,8 @@ export function map(inputs: readonly Tensor[], outputs: readonly OutputSpec[], k
   }
   for (let j = 0; j < inputs.length; j++) if (inputs[j].data === TAKEN) throw donatedError(names?.[j] ?? `input ${j}`)
   const n = sizeOf(shape)
-  let allocating = false
-  for (let i = 0; i < outputs.length; i++) if (typeof outputs[i] === 'string') allocating = true
-  // storage given for every output: the caller's list is handed to the kernel as it is
-  const outs = allocating ? new Array<FloatArray>(outputs.length) : (outputs as FloatArray[])
-  for (let i = 0; i < outputs.length; i++) {
-    const o = outputs[i]
-    const storage = typeof o === 'string' ? allocate(o, n) : o
-    if (storage.length !== n) throw new ShapeError(`output ${i}`, `storage of length ${storage.length} vs ${n} elements`)
-    if (allocating) outs[i] = storage
-  }
+  for (let i = 0; i < outs.length; i++) if (outs[i].length !== n) throw new ShapeError(`output ${i}`, `storage of length ${outs[i].length} vs ${n} elements`)
   if (n > 0) run(inputs, outs, n, kernel)
-  const result = new Array<Tensor>(outs.length)
-  for (let i = 0; i < outs.length; i++) result[i] = fromStorage(outs[i], shape)
-  return result
 }
 
 /**
