@@ -116,6 +116,7 @@ const TABLE: Record<string, readonly (Kind | ExtraKind)[]> = {
   mul: ['tensor', 'tensor'],
   scaleAll: ['tensor', 'limit'],
   map: ['tensors', 'any', 'fn', 'any'],
+  mapInto: ['tensors', 'any', 'fn', 'any'],
   reduce: ['tensor', 'axes', 'string', 'limit'],
   normalizeAxes: ['axes', 'int', 'string'],
   reducedShape: ['shape', 'axes', 'bool'],
@@ -168,13 +169,13 @@ const arbOf = (k: Kind | ExtraKind): fc.Arbitrary<unknown> => (k in byKind ? byK
  * garbage length can make `gather` loop for ever or fill memory.
  */
 const UNCHECKED = new Set([
-  'map', 'gather', 'reduce', 'broadcastSlices', 'scaleSlices', 'reducedShape', 'normalizeAxes', 'walk', 'leavesWith', 'sizeOf',
+  'map', 'mapInto', 'gather', 'reduce', 'broadcastSlices', 'scaleSlices', 'reducedShape', 'normalizeAxes', 'walk', 'leavesWith', 'sizeOf',
   'rowMajorStrides', 'shapeEquals', 'formatShape', 'formatPath', 'isRowMajor', 'fromStorage', 'allocate', 'checkOptions',
   'hyperparameter', 'hyperparameters',
 ])
 
-/** Functions that write into an argument by contract: `gather` fills `dst`, `copyInto` fills `into`, `freezeTree` freezes the tree it is given. */
-const WRITES = new Set(['gather', 'freezeTree', 'copyInto'])
+/** Functions that write into an argument by contract: `gather` fills `dst`, `copyInto` fills `into`, `mapInto` its `outs`, `freezeTree` freezes the tree it is given. */
+const WRITES = new Set(['gather', 'freezeTree', 'copyInto', 'mapInto'])
 
 class Undocumented extends Error {}
 
