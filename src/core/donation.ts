@@ -72,11 +72,12 @@ type Block = FloatArray & { [LINEAGE]?: object; [TWICE]?: object }
 /**
  * The results of a donating step that need no scan when they come back:
  * their lineage (the token on the buffers the step took over or moved a
- * leaf into), and whether they hold any such buffer.
+ * leaf into), and whether they hold any such buffer (noted while the step
+ * runs, then frozen).
  */
 interface Returned {
   readonly lineage: object
-  readonly stamped: boolean
+  stamped: boolean
 }
 
 /** The params and state each donating step returned, when it took over every buffer it could. */
@@ -188,7 +189,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   // taken buffers are stamped with this call's token (in TWICE, as the scan's stamps: a buffer is taken once)
   const token = {}
   const taken: Tensor[] = []
-  const kept = { lineage, stamped: false }
+  const kept: Returned = { lineage, stamped: false }
   let whole = true
   return {
     recycle: withMoved(kept, (old) => {
@@ -223,7 +224,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
  * the transformation owns its state), records `outputs` as returned results
  * of `results.lineage`.
  */
-function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], results: { lineage: object; stamped: boolean } | undefined): void {
+function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], results: Returned | undefined): void {
   for (let i = 0; i < donors; i++) {
     const value = args[i][1]
     if (typeof value === 'object' && value !== null && !isTensor(value) && !outputs.includes(value)) donated.add(value)
@@ -232,7 +233,7 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
   if (results === undefined || outputs.length !== donors) return
   // (the results of a transformation that owns its state hold only this step's outputs: stamped when taken over or moved)
   if (taken.length > 0) results.stamped = true
-  const frozen: Returned = { lineage: results.lineage, stamped: results.stamped }
+  const frozen: Returned = Object.freeze({ lineage: results.lineage, stamped: results.stamped })
   for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, frozen)
 }
 
@@ -241,7 +242,7 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
  * carries on the lineage of what it replaces, and `results` note that
  * they hold a stamped buffer.
  */
-function withMoved(results: { lineage: object; stamped: boolean }, take: (old: Tensor) => FloatArray | undefined): Recycle {
+function withMoved(results: Returned, take: (old: Tensor) => FloatArray | undefined): Recycle {
   return Object.assign(take, {
     moved: (from: FloatArray, to: FloatArray) => {
       ;(to as Block)[LINEAGE] = results.lineage
@@ -287,7 +288,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
   const taken: Tensor[] = []
   // what this step takes over is stamped with a new lineage, which its results carry on when it took everything it could
   const lineage = {}
-  const kept = { lineage, stamped: false }
+  const kept: Returned = { lineage, stamped: false }
   let whole = true
   return {
     recycle: withMoved(kept, (old) => {

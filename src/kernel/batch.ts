@@ -52,14 +52,14 @@ interface Pieces {
 }
 
 /** A staging region, with its buffer and where it starts in it (read once: the getters cost). */
-interface Region {
+interface Staging {
   readonly array: FloatArray
   readonly buffer: ArrayBufferLike
   readonly start: number
 }
 
 /** `n` elements of `region` from element `pos`, as a typed array of their own (about half the cost of `subarray`). */
-function piece(region: Region, pos: number, n: number): FloatArray {
+function piece(region: Staging, pos: number, n: number): FloatArray {
   const { array, buffer, start } = region
   return array instanceof Float32Array ? new Float32Array(buffer, start + 4 * pos, n) : new Float64Array(buffer, start + 8 * pos, n)
 }
@@ -69,7 +69,7 @@ function piece(region: Region, pos: number, n: number): FloatArray {
  * (`into`), or back out of it: pieces that lie one after another in one
  * array move as one run.
  */
-function copy(b: Batch, j: number, pieces: Pieces, region: Region, into: boolean): void {
+function copy(b: Batch, j: number, pieces: Pieces, region: Staging, into: boolean): void {
   const column = b.arrays[j]
   const offsets = b.offsets[j]
   const { leaf, from, len } = pieces
@@ -100,7 +100,7 @@ function copy(b: Batch, j: number, pieces: Pieces, region: Region, into: boolean
 export function runPacked(batch: Batch, inputs: number, chunk: number, regions: readonly FloatArray[], run: (len: number) => void): void {
   const { sizes } = batch
   const pieces: Pieces = { leaf: [], from: [], len: [] }
-  const staging = regions.map((array): Region => ({ array, buffer: array.buffer, start: array.byteOffset }))
+  const staging = regions.map((array): Staging => ({ array, buffer: array.buffer, start: array.byteOffset }))
   let pos = 0
   const flush = (): void => {
     for (let j = 0; j < inputs; j++) copy(batch, j, pieces, staging[j], true)
