@@ -18,7 +18,7 @@
  * @module core
  */
 import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, newBatch, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
-import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOf, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
+import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
 
@@ -186,7 +186,7 @@ function leafPass(
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const pass = (ts: Tensor[]): Tensor[] => {
     const t0 = ts[0]
-    const dtype = dtypeOf(t0)
+    const dtype = dtypeOfArray(t0.data) // (the walk has checked that every leaf is a tensor, and not emptied)
     const shape = t0.shape
     const n = sizeOf(shape)
     const kernel = kernelFor(dtype)
