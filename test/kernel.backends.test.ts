@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
 import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
-import { runPacked } from '../src/kernel/batch.js'
+import { releaseBatch, runPacked, takeBatch } from '../src/kernel/batch.js'
 import { abs, add, div, float32Values, fround, max, min, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
 import { fitted, wasmKernel } from '../src/kernel/wasm.js'
 import * as O from '../src/optimizers/index.js'
@@ -421,6 +421,35 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
       }
       return { b, whole, out, total, chunk }
     })
+
+  it('a released batch keeps no array of its caller, and comes back running only the leaves added since', () => {
+    const first = takeBatch(2)
+    const ones = new Float64Array(100).fill(1)
+    const untouched = new Float64Array(100)
+    for (let l = 0; l < 5; l++) {
+      addLeaf(first, 20)
+      addArray(first, 0, ones, 20 * l)
+      addArray(first, 1, untouched, 20 * l)
+    }
+    releaseBatch(first)
+    expect(first.count).toBe(0)
+    expect(first.arrays.every((column) => column.every((a) => a.length === 0))).toBe(true)
+    const again = takeBatch(2)
+    expect(again).toBe(first)
+    const x = Float64Array.from([1, 2, 3])
+    const y = new Float64Array(3)
+    addLeaf(again, 3)
+    addArray(again, 0, x, 0)
+    addArray(again, 1, y, 0)
+    const regions = [new Float64Array(8), new Float64Array(8)]
+    runPacked(again, 1, 8, regions, (len) => {
+      for (let k = 0; k < len; k++) regions[1][k] = 2 * regions[0][k] + 1
+    })
+    expect(Array.from(y)).toEqual([3, 5, 7])
+    // the five leaves of the earlier filling, still in its lists past the count, are not run
+    expect(untouched.every((v) => v === 0)).toBe(true)
+    releaseBatch(again)
+  })
 
   it('runPacked computes every leaf once, in full chunks but the last, whatever the runs and however long a leaf', () => {
     fc.assert(

@@ -17,7 +17,7 @@
  *
  * @module core
  */
-import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, newBatch, recurrence, residentOf, residentStorage, store, sub } from '../kernel/index.js'
+import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, recurrence, releaseBatch, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
 import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
@@ -205,7 +205,7 @@ function leafPass(
     const d = dtype === 'float32' ? 0 : 1
     let b = batches[d]
     if (b === undefined) {
-      b = batches[d] = newBatch(arity + nOut)
+      b = batches[d] = takeBatch(arity + nOut)
       kernels[d] = kernel
     }
     // (the walk has refused any leaf a donating step emptied)
@@ -231,7 +231,13 @@ function leafPass(
   for (const run of alone) run()
   for (let d = 0; d < 2; d++) {
     const b = batches[d]
-    if (b !== undefined) kernels[d]!.batch(b)
+    if (b === undefined) continue
+    try {
+      kernels[d]!.batch(b)
+    } finally {
+      // the batch's lists keep their room for the next pass (a batch a failing walk took is left to the collector)
+      releaseBatch(b)
+    }
   }
   return result
 }

@@ -27,10 +27,10 @@ export interface Compiled {
 
 /** A batch run leaf by leaf through `run` (`inputs` arrays, then the outputs, per leaf). */
 export function leafByLeaf(run: RawKernel, inputs: number): BatchKernel {
-  return ({ sizes, arrays, offsets }, scalars) => {
+  return ({ count, sizes, arrays, offsets }, scalars) => {
     const ins = new Array<FloatArray>(inputs)
     const outs = new Array<FloatArray>(arrays.length - inputs)
-    for (let l = 0; l < sizes.length; l++) {
+    for (let l = 0; l < count; l++) {
       const n = sizes[l]
       for (let j = 0; j < inputs; j++) ins[j] = part(arrays[j][l], offsets[j][l], n)
       for (let i = 0; i < outs.length; i++) outs[i] = part(arrays[inputs + i][l], offsets[inputs + i][l], n)

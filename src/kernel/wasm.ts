@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
-import { type BatchKernel, newBatch, runPacked } from './batch.js'
+import { type BatchKernel, addArray, addLeaf, clearBatch, newBatch, runPacked } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
@@ -351,13 +351,13 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
   const batch: BatchKernel = (b, values) => runPacked(b, program.inputs, chunk, views, prepare(values))
   const one = newBatch(arrays)
   const staged: RawKernel = (n, outs, ins, values) => {
-    one.sizes[0] = n
-    for (let j = 0; j < arrays; j++) {
-      one.arrays[j][0] = j < ins.length ? ins[j] : outs[j - ins.length]
-      one.offsets[j][0] = 0
+    addLeaf(one, n)
+    for (let j = 0; j < arrays; j++) addArray(one, j, j < ins.length ? ins[j] : outs[j - ins.length], 0)
+    try {
+      batch(one, values)
+    } finally {
+      clearBatch(one) // no array of the caller's is kept
     }
-    batch(one, values)
-    for (const column of one.arrays) column.length = 0 // no array of the caller's is kept
   }
   if (arrays > STAGING_ARRAYS) return { run: staged, batch }
   const resident = residentKernel(program, f32, fast, exact32, float32Scalars)
