@@ -194,24 +194,16 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   return {
     recycle: withMoved(kept, (old) => {
       const a = old.data as Block
-      if (a.length < SMALL || !stamped) {
-        // a large leaf not taken over though it could be owned: the next step scans
-        if (a.length >= SMALL && (ownedBuffer(old) !== undefined || residentOf(a) !== undefined)) whole = false
-        return undefined
-      }
+      if (a.length < SMALL) return undefined
       const b = a.buffer as Stamped
-      let got: FloatArray | undefined
-      if (b[LINEAGE] === lineage) {
-        // the buffer was taken for one tensor that spanned it, and `old` is its replacement over the same storage
-        if (b[TWICE] !== token && exactStorage(old) !== undefined) got = a
-        b[TWICE] = token
-      } else if (a[LINEAGE] === lineage) {
-        if (a[TWICE] !== token && exactStorage(old) !== undefined) got = a
-        a[TWICE] = token
-      }
+      // the stamp is on the buffer the step took for one tensor that spanned it, or on a resident block's array;
+      // `old` is its replacement over the same storage
+      const holder = !stamped ? undefined : b[LINEAGE] === lineage ? b : a[LINEAGE] === lineage ? a : undefined
+      const got = holder !== undefined && holder[TWICE] !== token && exactStorage(old) !== undefined ? a : undefined
+      if (holder !== undefined) holder[TWICE] = token // taken once
       if (got !== undefined) taken.push(old)
-      // a buffer that could be owned but carries no stamp (a new one, made when the leaf moved): the next step scans
-      if (got === undefined && (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined)) whole = false
+      // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
+      else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
       return got
     }),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),

@@ -177,8 +177,8 @@ function leafPass(
     moved?.(old, home)
     return home
   }
-  /** Exactly the `n` elements of `storageOf`'s last answer `s`. */
-  const own = (s: FloatArray, n: number): FloatArray => (placedIn !== undefined ? placedIn.placedArray(n) : at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray))
+  /** Exactly the `n` elements of `storageOf`'s last answer `s` (a chunk when it was placed in one, else exactly them). */
+  const own = (s: FloatArray, n: number): FloatArray => (placedIn !== undefined ? placedIn.placedArray(n) : s)
   const arity = trees.length
   // the large or strided leaves, each a run of its own, and the batch of small leaves of each dtype (float32 first), with its kernel
   const alone: (() => unknown)[] = []
