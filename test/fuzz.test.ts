@@ -130,6 +130,7 @@ const TABLE: Record<string, readonly (Kind | ExtraKind)[]> = {
   isRowMajor: ['tensor'],
   fromStorage: ['any', 'shape'],
   allocate: ['dtype', 'int'],
+  arrayOver: ['dtype', 'any', 'int', 'int'],
   dtypeOf: ['tensor'],
   dtypeOfArray: ['any'],
   roundTo: ['dtype'],
@@ -170,7 +171,7 @@ const arbOf = (k: Kind | ExtraKind): fc.Arbitrary<unknown> => (k in byKind ? byK
  */
 const UNCHECKED = new Set([
   'map', 'mapInto', 'gather', 'reduce', 'broadcastSlices', 'scaleSlices', 'reducedShape', 'normalizeAxes', 'walk', 'leavesWith', 'sizeOf',
-  'rowMajorStrides', 'shapeEquals', 'formatShape', 'formatPath', 'isRowMajor', 'fromStorage', 'allocate', 'checkOptions',
+  'rowMajorStrides', 'shapeEquals', 'formatShape', 'formatPath', 'isRowMajor', 'fromStorage', 'allocate', 'arrayOver', 'checkOptions',
   'hyperparameter', 'hyperparameters',
 ])
 

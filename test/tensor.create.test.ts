@@ -6,6 +6,7 @@ import {
   type NestedNumbers,
   type Tensor,
   allocate,
+  arrayOver,
   assertTensor,
   dtypeOf,
   fromStorage,
@@ -105,6 +106,18 @@ describe('tensor()', () => {
 })
 
 describe('zeros, zerosLike, full, fromStorage, allocate, roundTo', () => {
+  test.prop([arbDtype, fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 })])('arrayOver is the storage of a piece of a buffer, in its dtype', (dtype, start, n) => {
+    const whole = allocate(dtype, start + n + 3)
+    whole.forEach((_, k) => (whole[k] = k + 0.5))
+    const a = arrayOver(dtype, whole.buffer, start * whole.BYTES_PER_ELEMENT, n)
+    expect(a).toBeInstanceOf(dtype === 'float32' ? Float32Array : Float64Array)
+    expect(Array.from(a)).toEqual(Array.from(whole.subarray(start, start + n)))
+    if (n > 0) {
+      a[0] = -1
+      expect(whole[start]).toBe(-1)
+    }
+  })
+
   test.prop([arbShape(), arbDtype])('zeros and full make contiguous arrays of the shape and dtype', (shape, dtype) => {
     const z = zeros(shape, dtype)
     const f = full(shape, 0.1, dtype)

@@ -7,7 +7,7 @@
  *
  * @module kernel
  */
-import type { FloatArray } from '../tensor/tensor.js'
+import { type Dtype, type FloatArray, arrayOver, dtypeOfArray } from '../tensor/tensor.js'
 
 /**
  * The `count` leaves of one batch, column by column: leaf `l` has
@@ -82,14 +82,14 @@ interface Pieces {
 /** A staging region, with its buffer and where it starts in it (read once: the getters cost). */
 interface Staging {
   readonly array: FloatArray
+  readonly dtype: Dtype
   readonly buffer: ArrayBufferLike
   readonly start: number
 }
 
-/** `n` elements of `region` from element `pos`, as a typed array of their own (about half the cost of `subarray`). */
+/** `n` elements of `region` from element `pos`, as a typed array of their own. */
 function piece(region: Staging, pos: number, n: number): FloatArray {
-  const { array, buffer, start } = region
-  return array instanceof Float32Array ? new Float32Array(buffer, start + 4 * pos, n) : new Float64Array(buffer, start + 8 * pos, n)
+  return arrayOver(region.dtype, region.buffer, region.start + region.array.BYTES_PER_ELEMENT * pos, n)
 }
 
 /**
@@ -129,7 +129,7 @@ export function runPacked(batch: Batch, inputs: number, chunk: number, regions: 
   const { count, sizes } = batch
   // refilled from the start at every run, never emptied: the lists keep their room
   const pieces: Pieces = { count: 0, leaf: [], from: [], len: [] }
-  const staging = regions.map((array): Staging => ({ array, buffer: array.buffer, start: array.byteOffset }))
+  const staging = regions.map((array): Staging => ({ array, dtype: dtypeOfArray(array), buffer: array.buffer, start: array.byteOffset }))
   let pos = 0
   const flush = (): void => {
     for (let j = 0; j < inputs; j++) copy(batch, j, pieces, staging[j], true)

@@ -18,7 +18,7 @@
  *
  * @module kernel
  */
-import type { Dtype, FloatArray } from '../tensor/tensor.js'
+import { type Dtype, type FloatArray, arrayOver } from '../tensor/tensor.js'
 
 /** The bytes of all resident memories together, at most (1 GiB). */
 const MAX_TOTAL = 1 << 30
@@ -171,7 +171,7 @@ export function residentStorage(dtype: Dtype, n: number, transient = false, near
   found ??= placed(create(bytes))
   if (found === undefined) return undefined
   const [r, start] = found
-  const a = dtype === 'float32' ? new Float32Array(r.buffer, start, n) : new Float64Array(r.buffer, start, n)
+  const a = arrayOver(dtype, r.buffer, start, n)
   registry.register(a, [r, start, start + bytes, transient ? bytes : 0])
   if (transient) transientLive += bytes
   return a

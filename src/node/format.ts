@@ -27,7 +27,7 @@
  */
 import { createHash } from 'node:crypto'
 import { CheckpointError, ConfigError, checkOptions, describe } from '../errors/index.js'
-import { type Dtype, type FloatArray, type Tensor, allocate, copyInto, dtypeOf, fromStorage, sizeOf } from '../tensor/index.js'
+import { type Dtype, type Tensor, allocate, arrayOver, copyInto, dtypeOf, fromStorage, sizeOf } from '../tensor/index.js'
 import { decodeTree, encodeTree, fail } from '../tree/stored.js'
 import type { Params } from '../core/index.js'
 
@@ -100,7 +100,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint, where = 'checkpoint'): 
   ordered.forEach(({ t }, i) => {
     const { dtype, begin, end: stop } = entries[i]
     const n = (stop - begin) / DTYPES[dtype].bytes
-    const out: FloatArray = dtype === 'F64' ? new Float64Array(data.buffer, begin, n) : new Float32Array(data.buffer, begin, n)
+    const out = arrayOver(dtype === 'F64' ? 'float64' : 'float32', data.buffer, begin, n)
     copyInto(t, out)
     if (!LITTLE_ENDIAN) swapBytes(data.subarray(begin, stop), DTYPES[dtype].bytes)
   })

@@ -15,7 +15,7 @@
 import { InvalidTensorError, ShapeError, describe } from '../errors/index.js'
 import { outputStorage } from './pool.js'
 import { TAKEN, donatedError } from './taken.js'
-import { type Dtype, type FloatArray, type Tensor, allocate, assertTensor, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
+import { type Dtype, type FloatArray, type Tensor, allocate, arrayOver, assertTensor, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
 
 /**
  * A block kernel: for `k` in `0..n-1`, read `inp[j][k]` and write `out[i][k]`.
@@ -248,8 +248,8 @@ export class Arena {
    * own (made over the chunk's buffer: about half the cost of `subarray`).
    */
   placedArray(n: number): FloatArray {
-    const b = this.buffers[this.last]!
-    return this.last === 0 ? new Float32Array(b, 4 * this.placed, n) : new Float64Array(b, 8 * this.placed, n)
+    const f32 = this.last === 0
+    return arrayOver(f32 ? 'float32' : 'float64', this.buffers[this.last]!, (f32 ? 4 : 8) * this.placed, n)
   }
 
   private carve(dtype: Dtype, n: number): FloatArray {

@@ -16,7 +16,7 @@
  * @module tensor
  */
 import { ShapeError } from '../errors/index.js'
-import type { Dtype, FloatArray } from './tensor.js'
+import { type Dtype, type FloatArray, arrayOver } from './tensor.js'
 
 /** Outputs smaller than this are carved from shared chunks, not pooled. */
 const MIN_BYTES = 1 << 18
@@ -66,7 +66,7 @@ export function outputStorage(dtype: Dtype, n: number): FloatArray {
   } catch (e) {
     throw new ShapeError('shape', `cannot allocate ${n} ${dtype} elements: ${(e as Error).message}`)
   }
-  const a = dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer)
+  const a = arrayOver(dtype, buffer, 0, n)
   if (pooling) {
     registry.register(a, [buffer, bytes])
     outstanding += bytes

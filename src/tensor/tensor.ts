@@ -55,6 +55,20 @@ export function dtypeOf(t: Tensor): Dtype {
 }
 
 /**
+ * A typed array of `dtype` over `n` elements of `buffer` from byte
+ * `byteOffset` on: its storage, not a copy (for a piece of a larger
+ * buffer, about half the cost of `subarray`).
+ *
+ * @example
+ * const chunk = new ArrayBuffer(1024)
+ * const second = arrayOver('float32', chunk, 64 * 4, 64) // elements 64..127
+ * @category constructors
+ */
+export function arrayOver(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, n: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(buffer, byteOffset, n) : new Float64Array(buffer, byteOffset, n)
+}
+
+/**
  * A new zero-filled typed array of `dtype` with `n` elements.
  * @category constructors
  */
