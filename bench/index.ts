@@ -120,9 +120,9 @@ const ALL: Readonly<Record<string, (smoke: boolean) => Promise<Report>>> = {
 /**
  * Cases run in several processes, the process with the median ratio kept
  * and every process's ratio reported: the small-leaf steps are bimodal
- * across processes (in some, the engine's young generation stays small and
- * the last step's tensors are left to full collections: about 2.2 against
- * 5.2 ms for the pure step).
+ * across processes (about 2.0 against 5 ms for the pure step, in stretches
+ * where the old generation grows between full collections; see
+ * docs/performance.md).
  */
 const PROCESSES: Readonly<Record<string, number>> = { b: 3, 'b-donate': 3, 'b-optax': 3 }
 
