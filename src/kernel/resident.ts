@@ -53,9 +53,12 @@ let total = 0
  * back only after a collection, which nothing in a resident memory
  * triggers: past this, outputs are ordinary arrays (whose allocation does
  * trigger collections), so a loop that never yields keeps at most this
- * much resident beyond its donated leaves.
+ * much resident beyond its donated leaves. 256 MiB is four steps of a
+ * 4M-element float32 AMSGrad (four 16 MiB outputs each): enough that a
+ * loop which yields runs most steps resident (at 128 MiB, fewer than half
+ * of a 4M Adam's steps were).
  */
-const TRANSIENT_BUDGET = 1 << 27
+const TRANSIENT_BUDGET = 1 << 28
 let transientLive = 0
 
 /** Outputs smaller than this many bytes stay where they were (carved from shared chunks). */
