@@ -81,7 +81,7 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
     '`params + (projection − params)` rounded to float32 where the hand loop keeps the projection itself: hence',
     'the last-bit differences. (b) times each mode of ours in processes of its own, with the hand loops again',
     '(`update + apply` beside the pure step it is compared with): three processes per mode, the one with the median',
-    'ratio in the tables, every ratio under "Across processes" (the small-leaf steps are bimodal across processes).',
+    'ratio in the tables, every ratio under "Across processes".',
     'The floors of (b), in a process of their own, are the plain loop returning new tensors as a pure step must',
     '(`plain, new tensors`: new storage carved from 64 KiB chunks, an `ndarray` view each, nothing checked or',
     'rounded) and the in-place loop returning a new view over each leaf\'s own storage, as a donating step does',
@@ -119,10 +119,9 @@ const ALL: Readonly<Record<string, (smoke: boolean) => Promise<Report>>> = {
 
 /**
  * Cases run in several processes, the process with the median ratio kept
- * and every process's ratio reported: the small-leaf steps are bimodal
- * across processes (about 2.0 against 5 ms for the pure step, in stretches
- * where the old generation grows between full collections; see
- * docs/performance.md).
+ * and every process's ratio reported: the small-leaf steps vary between
+ * processes more than within one (the machine's neighbours; and they were
+ * bimodal until the tensors stayed young, see docs/performance.md).
  */
 const PROCESSES: Readonly<Record<string, number>> = { b: 3, 'b-donate': 3, 'b-optax': 3 }
 

@@ -154,6 +154,49 @@ describe('zeros, zerosLike, full, fromStorage, allocate, roundTo', () => {
   })
 })
 
+describe('fromStorage builds ndarray views', () => {
+  // ranks 0 to 6: past the ranks whose views are built directly, and the first one built, for each dtype
+  const arbRankShape = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 6 })
+  test.prop([arbRankShape, arbDtype])('the same view as ndarray(...): prototype, fields in order, shape, row-major strides, offset 0', (shape, dtype) => {
+    const n = shape.reduce((a, b) => a * b, 1)
+    const data = allocate(dtype, n)
+    data.forEach((_, k) => (data[k] = k + 0.25))
+    const t = fromStorage(data, shape)
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+    const theirs = ndarray(data, shape.slice(), strides, 0)
+    expect(Object.getPrototypeOf(t)).toBe(Object.getPrototypeOf(theirs))
+    expect(Object.keys(t)).toEqual(Object.keys(theirs))
+    expect(t.data).toBe(data)
+    expect(t.shape).toEqual(shape)
+    expect(t.stride).toEqual(strides)
+    expect(t.offset).toBe(0)
+    expect(t.dtype).toBe(dtype)
+    expect(t.size).toBe(n)
+    if (n > 0) {
+      // the package's methods, through the prototype, read the view's own fields
+      const last = shape.map((d) => d - 1)
+      expect(t.get(...last)).toBe(data[n - 1])
+      expect(toArray(t)).toEqual(toArray(theirs))
+    }
+  })
+
+  // (a rank-0 view has no arrays of its own: the package's rank-0 views share their prototype's empty ones)
+  const arbRanked = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 })
+  test.prop([arbRanked])("a view's shape and stride arrays are its own: not the caller's, not another view's", (shape) => {
+    const data = allocate('float64', shape.reduce((a, b) => a * b, 1))
+    const a = fromStorage(data, shape)
+    const b = fromStorage(data, shape)
+    expect(a.shape).not.toBe(shape)
+    expect(a.shape).not.toBe(b.shape)
+    expect(a.stride).not.toBe(b.stride)
+    const [was, step] = [shape[0], b.stride[0]]
+    a.shape[0] = was + 1
+    a.stride[0] = step - 7
+    expect([shape[0], b.shape[0], b.stride[0]]).toEqual([was, was, step])
+    expect(fromStorage(data, shape).shape[0]).toBe(was)
+  })
+})
+
 describe('toArray, isRowMajor', () => {
   test.prop([arbView(4, 5, true)])('toArray reads any view in row-major order', (v) => {
     expect(mismatches(toArray(v.t), reference(v.t))).toEqual([])

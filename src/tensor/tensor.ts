@@ -158,38 +158,61 @@ type RowMajorView = (data: FloatArray, shape: Shape) => Tensor
 const generalView: RowMajorView = (data, shape) => ndarray(data, shape.slice(), rowMajorStrides(shape), 0)
 const views: Record<Dtype, RowMajorView[]> = { float32: [], float64: [] }
 
+/** A constructor of views with the fields of an `ndarray` view, in its order, and `proto` (its view class's prototype, with every method). */
+type ViewClass = new (data: FloatArray, shape: number[], stride: number[]) => Tensor
+function viewClass(proto: object): ViewClass {
+  function View(this: { data: FloatArray; shape: number[]; stride: number[]; offset: number }, data: FloatArray, shape: number[], stride: number[]): void {
+    this.data = data
+    this.shape = shape
+    this.stride = stride
+    this.offset = 0
+  }
+  View.prototype = proto
+  return View as unknown as ViewClass
+}
+
 /**
- * The fastest row-major wrapper for a dtype and rank: for ranks 0 to 4,
- * the `ndarray` package's own view class called directly (skipping its
- * per-call dtype detection), once it has been checked to build the same
- * view as `ndarray(...)`; otherwise `ndarray(...)` itself.
+ * The fastest row-major wrapper for a dtype and rank: the `ndarray`
+ * package's view (its prototype, with every method, and its fields), once
+ * checked to build the same view as `ndarray(...)`; otherwise
+ * `ndarray(...)` itself.
+ *
+ * Its shape and stride arrays are copies (`slice`) of a template, not
+ * array literals as in `ndarray`'s own constructor. The engine tracks each
+ * array literal as an allocation site and may decide, from a burst of
+ * long-lived tensors (a model's parameters made at start-up), that
+ * everything made there is long-lived: from then on every step's outputs
+ * would be made in the old generation, which only a full collection frees
+ * (a step over many small leaves ran two to three times slower for the
+ * rest of the process). A copy has no such site.
  */
 function rowMajorView(dtype: Dtype, nd: number): RowMajorView {
   let f = views[dtype][nd]
   if (f === undefined) {
-    f = generalView
-    if (nd <= 4) {
-      const shape = Array.from({ length: nd }, (_, i) => i + 2)
-      const sample = generalView(allocate(dtype, sizeOf(shape)), shape)
-      const View = Object.getPrototypeOf(sample).constructor as new (...args: unknown[]) => Tensor
-      const direct: RowMajorView = (data, s) => {
-        switch (nd) {
-          case 0:
-            return new View(data, 0)
-          case 1:
-            return new View(data, s[0], 1, 0)
-          case 2:
-            return new View(data, s[0], s[1], s[1], 1, 0)
-          case 3:
-            return new View(data, s[0], s[1], s[2], s[1] * s[2], s[2], 1, 0)
-          default:
-            return new View(data, s[0], s[1], s[2], s[3], s[1] * s[2] * s[3], s[2] * s[3], s[3], 1, 0)
-        }
+    const shape = Array.from({ length: nd }, (_, i) => i + 2)
+    const sample = generalView(allocate(dtype, sizeOf(shape)), shape)
+    const View = viewClass(Object.getPrototypeOf(sample) as object)
+    const zeros = Array.from({ length: nd }, () => 0)
+    const direct: RowMajorView = (data, s) => {
+      const sh = zeros.slice()
+      const st = zeros.slice()
+      let acc = 1
+      for (let i = nd - 1; i >= 0; i--) {
+        sh[i] = s[i]
+        st[i] = acc
+        acc *= s[i]
       }
-      const check = direct(sample.data, shape)
-      const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i])
-      if (Object.getPrototypeOf(check) === Object.getPrototypeOf(sample) && same(check.shape, sample.shape) && same(check.stride, sample.stride) && check.offset === 0) f = direct
+      return new View(data, sh, st)
     }
+    const check = direct(sample.data, shape)
+    const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i])
+    const alike =
+      Object.getPrototypeOf(check) === Object.getPrototypeOf(sample) &&
+      same(Object.keys(check), Object.keys(sample)) &&
+      same(check.shape, sample.shape) &&
+      same(check.stride, sample.stride) &&
+      check.offset === sample.offset
+    f = alike ? direct : generalView
     views[dtype][nd] = f
   }
   return f
