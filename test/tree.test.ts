@@ -169,6 +169,38 @@ describe('mapTree, zipTrees, zipMany', () => {
     expect(zipTrees([null, null], ['a', 'b'], () => 1)).toBe(null)
     expect(zipMany([], [], 2, () => [])).toEqual([null, null])
   })
+
+  // keys as a model's names are (and integer-like ones, which objects list first, by value, not in sort order)
+  const arbKeys = fc.uniqueArray(fc.oneof(fc.constantFrom('W', 'b', 'bias', 'a', '_', 'Z', 'ß'), fc.nat({ max: 30 }).map(String)), { minLength: 1, maxLength: 8 })
+  const shuffled = (keys: readonly string[]) => fc.shuffledSubarray([...keys], { minLength: keys.length, maxLength: keys.length })
+  test.prop([arbKeys.chain((keys) => fc.tuple(fc.constant(keys), shuffled(keys), shuffled(keys)))])(
+    'objects with the same keys in any insertion order zip by name, in sorted key order, into objects with sorted keys',
+    ([keys, first, second]) => {
+      const value = Object.fromEntries(keys.map((k, i) => [k, tensor([i])]))
+      const a = Object.fromEntries(first.map((k) => [k, value[k]]))
+      const b = Object.fromEntries(second.map((k) => [k, scaleAll(value[k], 10)]))
+      const seen: string[] = []
+      const [sums] = zipMany([a, b], ['a', 'b'], 1, ([x, y], p) => {
+        seen.push(String(p[0]))
+        return [add(x, y)]
+      })
+      const sorted = [...keys].sort()
+      expect(seen).toEqual(sorted)
+      expect(Object.keys(sums as object)).toEqual(Object.keys(Object.fromEntries(sorted.map((k) => [k, 0]))))
+      for (const k of keys) expect(toArray((sums as Record<string, Tensor>)[k])).toEqual([11 * keys.indexOf(k)])
+      // and in turn, the result (its keys in sorted order already) zips with both
+      expect(() => assertSameStructure([sums as Tree, a, b], ['sums', 'a', 'b'])).not.toThrow()
+    },
+  )
+
+  test.prop([arbKeys, arbKeys])('objects with different keys, even as many, are a structure error at their path', (k1, k2) => {
+    fc.pre([...k1].sort().join('\u0000') !== [...k2].sort().join('\u0000'))
+    const a = { layer: Object.fromEntries(k1.map((k) => [k, w])) }
+    const b = { layer: Object.fromEntries(k2.map((k) => [k, w])) }
+    const e = thrown(() => assertSameStructure([a, b], ['params', 'grads']))
+    expect(e).toBeInstanceOf(StructureError)
+    expect(e.where).toBe('grads.layer')
+  })
 })
 
 describe('mismatch errors name the exact path', () => {

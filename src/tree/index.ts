@@ -60,8 +60,30 @@ function kindOf(x: unknown, isLeaf: IsLeaf): string {
   return describe(x)
 }
 
+/** The own enumerable keys of `o`, sorted (not sorted again when they come in order, as the walker's own objects' do). */
 function sortedKeys(o: object): string[] {
-  return Object.keys(o).sort()
+  const keys = Object.keys(o)
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return keys.sort()
+  return keys
+}
+
+/** True when `o`'s own enumerable keys are `keys` (sorted). */
+function hasKeys(o: object, keys: readonly string[]): boolean {
+  const own = Object.keys(o)
+  if (own.length !== keys.length) return false
+  for (let i = 0; i < own.length; i++) if (own[i] !== keys[i]) return sameSorted(own.sort(), keys)
+  return true
+}
+
+function sameSorted(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Freezes each of `outs` (a position's new containers, one per output tree) and returns them. */
+function frozen(outs: object[]): object[] {
+  for (let q = 0; q < outs.length; q++) Object.freeze(outs[q])
+  return outs
 }
 
 /** `o[key] = v`, also for an own key named `__proto__` (as `JSON.parse` makes). */
@@ -129,7 +151,8 @@ export function walk<R>(
         if (!Array.isArray(o) || o.length !== first.length) mismatch(nodes, j)
       }
       enter(first)
-      const outs = Array.from({ length: nOut }, () => new Array<unknown>(first.length))
+      const outs = new Array<unknown[]>(nOut)
+      for (let q = 0; q < nOut; q++) outs[q] = new Array<unknown>(first.length)
       const children = new Array<unknown>(nodes.length)
       for (let i = 0; i < first.length; i++) {
         for (let j = 0; j < nodes.length; j++) children[j] = (nodes[j] as unknown[])[i]
@@ -139,18 +162,17 @@ export function walk<R>(
         for (let q = 0; q < nOut; q++) outs[q][i] = r[q]
       }
       ancestors.pop()
-      return outs.map(Object.freeze)
+      return frozen(outs)
     }
     if (isPlainObject(first)) {
       const keys = sortedKeys(first)
       for (let j = 1; j < nodes.length; j++) {
         const o = nodes[j]
-        if (!isPlainObject(o)) mismatch(nodes, j)
-        const ok = sortedKeys(o as object)
-        if (ok.length !== keys.length || ok.some((k, i) => k !== keys[i])) mismatch(nodes, j)
+        if (!isPlainObject(o) || !hasKeys(o as object, keys)) mismatch(nodes, j)
       }
       enter(first)
-      const outs = Array.from({ length: nOut }, () => ({}) as Record<string, unknown>)
+      const outs = new Array<Record<string, unknown>>(nOut)
+      for (let q = 0; q < nOut; q++) outs[q] = {}
       const children = new Array<unknown>(nodes.length)
       for (const key of keys) {
         for (let j = 0; j < nodes.length; j++) children[j] = (nodes[j] as Record<string, unknown>)[key]
@@ -160,7 +182,7 @@ export function walk<R>(
         for (let q = 0; q < nOut; q++) setKey(outs[q], key, r[q])
       }
       ancestors.pop()
-      return outs.map(Object.freeze)
+      return frozen(outs)
     }
     throw new StructureError(formatPath(names[0] ?? 'tree', path), `expected a leaf, null, an array or a plain object, got ${describe(first)}`)
   }
