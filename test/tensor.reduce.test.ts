@@ -108,6 +108,28 @@ describe('reduce', () => {
     expect(reduce(big, [0], 'sumabs')[0]).toBe(16777218) // exact in float64, lost in float32
   })
 
+  // a row-major view reduced over every axis is one run from its offset; the same storage walked through a
+  // permuted view (which the planner sorts and merges back into that run) must give the same bits
+  const arbWhole = fc
+    .tuple(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }), fc.constantFrom('float32' as const, 'float64' as const), fc.nat({ max: 3 }), fc.boolean())
+    .chain(([shape, dtype, offset, specials]) => {
+      const n = shape.reduce((a, b) => a * b, 1)
+      const value = specials ? fc.oneof(fc.double({ noNaN: false }), fc.constantFrom(0, -0, 1e-310, 1e300)) : fc.double({ min: -1e3, max: 1e3, noNaN: true })
+      return fc.tuple(fc.constant(shape), fc.constant(dtype), fc.constant(offset), fc.array(value, { minLength: n + offset, maxLength: n + offset }))
+    })
+  test.prop([arbWhole, fc.constantFrom(...ops)])('every axis of a row-major view: the bits of its storage walked through any permuted view', ([shape, dtype, offset, values], op) => {
+    const data = dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values)
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+    const x = ndarray(data, shape, strides, offset) as unknown as Tensor
+    const all = shape.map((_, i) => i)
+    const reversed = all.slice().reverse()
+    const permuted = (ndarray(data, shape, strides, offset).transpose(...reversed) as unknown) as Tensor
+    expect(isRowMajor(x)).toBe(true)
+    const fast = Array.from(reduce(x, all, op, 3))
+    const planned = Array.from(reduce(permuted, all, op, 3))
+    expect(fast.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(planned.map((v) => (Number.isNaN(v) ? 'NaN' : v)))
+  })
+
   test('column reduction of a row-major matrix accumulates whole rows, reading storage in order', () => {
     // a proxy over the storage records the order in which elements are read
     const n = 4

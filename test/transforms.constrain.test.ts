@@ -8,6 +8,8 @@ import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params,
 import { ConfigError, ShapeError, StructureError } from '../src/errors/index.js'
 import { type Tensor, scaleAll, tensor, toArray } from '../src/tensor/index.js'
 import { clipByTotalNorm, constrainParams, leafwise, treewise } from '../src/transforms/constrain.js'
+import { scale } from '../src/transforms/index.js'
+import { fastPathOf } from '../src/core/fusion.js'
 import { leaves, mapTree } from '../src/tree/index.js'
 import { expectBits, expectClose, expectUnchanged, snapshot, thrown } from './helpers/constraints.js'
 
@@ -146,6 +148,20 @@ describe('clipByTotalNorm', () => {
       const [u, s] = tx.update(g, tx.init(params()))
       leaves(u).forEach((t, i) => expectBits(t, toArray(want[i])))
       expect(s.norm).toBeCloseTo(N, 12)
+    }
+  })
+  it("one-factor flavors fold into the next stage's pass: the same updates, norm and state as the stages one by one", () => {
+    // lasagne, torch and tensorflow scale every update by one factor; optax divides, then multiplies
+    const folds = { lasagne: true, torch: true, tensorflow: true, optax: false } as const
+    for (const [flavor, folded] of Object.entries(folds)) {
+      const clip = clipByTotalNorm(2, { flavor: flavor as keyof typeof folds })
+      expect(fastPathOf(clip)?.scaling !== undefined, flavor).toBe(folded)
+      const tx = chain(clip, scale(-0.01))
+      const [p1, s1] = optimizer(tx).step(params(), g, tx.init(params()))
+      const [u, c] = clip.update(g, clip.init(params()))
+      const want = applyUpdates(params(), mapTree(u, (t) => scaleAll(t, -0.01)) as Params)
+      leaves(p1).forEach((t, i) => expectBits(t, toArray(leaves(want)[i])))
+      expect(s1[0]).toEqual(c)
     }
   })
   it('bad limits and flavors fail when the transform is built', () => {

@@ -5,7 +5,7 @@
  * @module constraints
  */
 import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, checkLimit, commonDtype, limitOf, totalFactor } from './norms.js'
+import { assertTensorList, commonDtype, tensorflowTotal } from './norms.js'
 
 /**
  * Rescales all of `ts` by one scale so that their global L2 norm is at most
@@ -38,10 +38,6 @@ import { assertTensorList, checkLimit, commonDtype, limitOf, totalFactor } from 
  */
 export function clipByGlobalNorm(ts: readonly Tensor[], clipNorm: number): [Tensor[], number] {
   const xs = assertTensorList(ts, 'ts')
-  const dtype = commonDtype(xs)
-  const r = roundTo(dtype)
-  const c = checkLimit('clipNorm', clipNorm, dtype, { positive: true })
-  // TF adds (N - N): a non-finite global norm poisons every tensor (a finite one beyond float64's range does not)
-  const { factor, norm } = totalFactor(xs, 2, limitOf(clipNorm, r), (n) => (!Number.isFinite(n) ? NaN : n <= c ? 1 : c / n))
-  return [xs.map((t) => scaleAll(t, factor)), r(norm)]
+  const [factor, norm] = tensorflowTotal(xs, clipNorm)()
+  return [xs.map((t) => scaleAll(t, factor)), roundTo(commonDtype(xs))(norm)]
 }

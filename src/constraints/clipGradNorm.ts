@@ -6,7 +6,7 @@
  */
 import { NonFiniteError, checkNumber, checkOptions, describe } from '../errors/index.js'
 import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, checkFlag, checkLimit, commonDtype, limitOf, totalFactor } from './norms.js'
+import { assertTensorList, checkFlag, commonDtype, torchTotal } from './norms.js'
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -60,15 +60,9 @@ export function clipGradNorm(ts: readonly Tensor[], maxNorm: number, options?: C
   checkOptions('options', options, ['normType', 'errorIfNonfinite'])
   const p = checkNumber('normType', options?.normType ?? 2, { min: 0, minExclusive: true, allowInfinity: true })
   const errorIfNonfinite = checkFlag('errorIfNonfinite', options?.errorIfNonfinite)
-  const dtype = commonDtype(gs)
-  const r = roundTo(dtype)
-  const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
+  const r = roundTo(commonDtype(gs))
   // N = ‖(n_1..n_k)‖_p over the per-tensor norms, as torch stacks them
-  const eps = r(1e-6)
-  const { factor, norm } = totalFactor(gs, p, limitOf(maxNorm, r), (n) => {
-    const coef = m === Infinity ? 1 : m / (n + eps)
-    return coef > 1 ? 1 : coef // torch.clamp(max=1) lets NaN through
-  })
+  const [factor, norm] = torchTotal(gs, maxNorm, p)()
   if (errorIfNonfinite && !Number.isFinite(norm)) {
     throw new NonFiniteError('ts', `the total norm of order ${p} is non-finite (${describe(norm)}), so it cannot be clipped (errorIfNonfinite is set)`)
   }

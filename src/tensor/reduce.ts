@@ -9,7 +9,7 @@
 import { AxisError, ShapeError, describe } from '../errors/index.js'
 import { TAKEN, donatedError } from './taken.js'
 import { checkShape } from './create.js'
-import { type FloatArray, type Shape, type Tensor, allocate, assertTensor, dtypeOf, formatShape, fromStorage, rowMajorStrides, sizeOf } from './tensor.js'
+import { type FloatArray, type Shape, type Tensor, allocate, assertTensor, dtypeOf, formatShape, fromStorage, isRowMajor, rowMajorStrides, sizeOf } from './tensor.js'
 import ndarray from 'ndarray'
 
 /**
@@ -35,7 +35,11 @@ export type Reduction = 'sum' | 'sumsq' | 'sumabs' | 'sumpow' | 'maxabs'
  * @category utils
  */
 export function normalizeAxes(axes: number | readonly number[] | undefined, ndim: number, where: string): number[] {
-  if (axes === undefined) return Array.from({ length: ndim }, (_, i) => i)
+  if (axes === undefined) {
+    const all = new Array<number>(ndim)
+    for (let i = 0; i < ndim; i++) all[i] = i
+    return all
+  }
   const list = typeof axes === 'number' ? [axes] : axes
   if (!Array.isArray(list)) throw new AxisError(where, `expected an axis or a list of axes, got ${describe(axes)}`)
   const seen = new Set<number>()
@@ -91,6 +95,12 @@ interface Plan {
 function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]): Plan {
   if (x.data === TAKEN) throw donatedError('x')
   const { shape, stride } = x
+  // every axis of a row-major view reduced (a whole tensor's norm): its elements are one run, which is what the
+  // merging below comes to, without its arrays
+  if (outStrides === undefined && axes.length === shape.length && isRowMajor(x)) {
+    const n = sizeOf(shape)
+    return { off: x.offset, aoff: 0, ooff: 0, dims: [n === 1 ? { n: 1, s: 0, a: 0, o: 0 } : { n, s: 1, a: 0, o: 0 }] }
+  }
   const accStrides = rowMajorStrides(reducedShape(shape, axes, true))
   let off = x.offset
   let aoff = 0

@@ -10,7 +10,7 @@
 import { EMPTY_STATE, type EmptyState, type GradientTransformation, type Params, transformation } from '../core/index.js'
 import { type Fusion, differenceTree, recurrenceKernels, scaleTree, withFastPath } from '../core/fusion.js'
 import { clipByGlobalNorm, clipGradNorm, totalNormConstraint } from '../constraints/index.js'
-import { commonDtype, lasagneTotal, totalNorm } from '../constraints/norms.js'
+import { commonDtype, lasagneTotal, tensorflowTotal, torchTotal, totalNorm } from '../constraints/norms.js'
 import { ConfigError, checkFunction, StructureError, checkNumber, checkOptions, describe } from '../errors/index.js'
 import { div, mul, recurrence, store } from '../kernel/index.js'
 import { type Tensor, dtypeOf, map, roundTo } from '../tensor/index.js'
@@ -212,14 +212,31 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
       return [clipped, Object.freeze({ norm })]
     },
   })
-  if (flavor !== 'lasagne') return tx
-  // Lasagne's clipping multiplies every update by one factor: in a chain it folds into the next stage's pass
+  const factorOf = FACTORS[flavor]
+  if (factorOf === undefined) return tx
+  // Lasagne's, torch's and TensorFlow's clipping multiply every update by one factor: in a chain it folds into the next stage's pass
   return withFastPath(tx, {
     ownState: true, // the norm, a number
     needsUpdates: true,
     scaling: (_state, updates) => {
-      const [multiplier, norm] = lasagneTotal(flatten(updates, 'updates')[0], maxNorm, 1e-7)()
+      const [multiplier, norm] = factorOf(flatten(updates, 'updates')[0], maxNorm)
       return [() => multiplier, Object.freeze({ norm })]
     },
   })
+}
+
+/**
+ * The flavors whose clipping is `u · factor` for one factor of all the
+ * updates (`scaleAll`), with that factor and the norm they report. optax
+ * divides by the norm, then multiplies: two roundings, not one factor.
+ */
+const FACTORS: Partial<Record<TotalNormFlavor, (ts: Tensor[], maxNorm: number) => [factor: number, norm: number]>> = {
+  lasagne: (ts, m) => lasagneTotal(ts, m, 1e-7)(),
+  torch: (ts, m) => reported(ts, torchTotal(ts, m)()),
+  tensorflow: (ts, m) => reported(ts, tensorflowTotal(ts, m)()),
+}
+
+/** A factor with its norm as the flavor's function reports it (in the leaves' common dtype). */
+function reported(ts: readonly Tensor[], [factor, norm]: [number, number]): [number, number] {
+  return [factor, roundTo(commonDtype(ts))(norm)]
 }
