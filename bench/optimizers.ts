@@ -301,8 +301,13 @@ function plainOverLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[
   }
 }
 
-/** The modes of ours in case (b), each timed in a process of its own. */
-export type ManyLeavesMode = 'pure' | 'donate' | 'optax'
+/**
+ * The modes of ours in case (b), each timed in a process of its own:
+ * `layers` is the pure step over the same leaves as a model's tree, one
+ * `{ W: 8×8, b: 64 }` object per pair of leaves (the walker's objects and
+ * rank-2 leaves; no target).
+ */
+export type ManyLeavesMode = 'pure' | 'donate' | 'optax' | 'layers'
 
 /**
  * (b) 2000 leaves of 64 float32 elements each, one mode of ours against
@@ -315,10 +320,15 @@ export type ManyLeavesMode = 'pure' | 'donate' | 'optax'
 export function adamManyLeaves(mode: ManyLeavesMode): (smoke: boolean, rounds: Rounds) => Promise<CaseResult> {
   return async (smoke, rounds) => {
     const { name, size, p0, g0 } = manyLeaves(smoke)
-    const grads = g0.map((g) => fromStorage(g, [size]))
+    // the leaves as a list, or as layers (in their canonical order: W, then b, layer by layer)
+    const tree = (arrays: readonly Float32Array[]): Params =>
+      mode !== 'layers'
+        ? arrays.map((a) => fromStorage(a, [size]))
+        : { layers: Array.from({ length: arrays.length / 2 }, (_, i) => ({ W: fromStorage(arrays[2 * i], [8, size / 8]), b: fromStorage(arrays[2 * i + 1], [size]) })) }
+    const grads = tree(g0)
     const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
-    const run = (m: ManyLeavesMode) => ours(adam(), p0.map((p) => fromStorage(p.slice(), [size])), grads, m)
-    const label = { pure: 'ours', donate: 'ours, donate', optax: 'update + apply' }[mode]
+    const run = (m: ManyLeavesMode) => ours(adam(), tree(p0.map((p) => p.slice())), grads, m === 'layers' ? 'pure' : m)
+    const label = { pure: 'ours', donate: 'ours, donate', optax: 'update + apply', layers: 'ours, layers' }[mode]
     const mine = run(mode)
     const pure = mode === 'optax' ? run('pure') : undefined
     const contestants = await checkSteps([
@@ -329,7 +339,8 @@ export function adamManyLeaves(mode: ManyLeavesMode): (smoke: boolean, rounds: R
     ])
     const checks = { [label]: compare(mine.params(), hand.p), ...(pure === undefined ? {} : { ours: compare(pure.params(), hand.p) }) }
     const m = await interleaved(contestants, rounds)
-    const lines = linesOf(mode === 'pure' ? name : `${name}, ${label}`, m, checks, 'plain')
+    const lines = linesOf(mode === 'pure' ? name : mode === 'layers' ? `${name}, as ${p0.length / 2} layers { W: 8×8, b: 64 }` : `${name}, ${label}`, m, checks, 'plain')
+    if (mode === 'layers') return { lines, targets: [] }
     const target: Target =
       mode === 'pure'
         ? { name: '(b) ours / plain', ratio: m.ours / m.plain, op: '<=', bound: 1.5 }
