@@ -38,6 +38,6 @@ import { assertTensorList, commonDtype, tensorflowTotal } from './norms.js'
  */
 export function clipByGlobalNorm(ts: readonly Tensor[], clipNorm: number): [Tensor[], number] {
   const xs = assertTensorList(ts, 'ts')
-  const [factor, norm] = tensorflowTotal(xs, clipNorm)()
+  const [factor, norm] = tensorflowTotal(xs, clipNorm)
   return [xs.map((t) => scaleAll(t, factor)), roundTo(commonDtype(xs))(norm)]
 }

@@ -62,7 +62,7 @@ export function clipGradNorm(ts: readonly Tensor[], maxNorm: number, options?: C
   const errorIfNonfinite = checkFlag('errorIfNonfinite', options?.errorIfNonfinite)
   const r = roundTo(commonDtype(gs))
   // N = ‖(n_1..n_k)‖_p over the per-tensor norms, as torch stacks them
-  const [factor, norm] = torchTotal(gs, maxNorm, p)()
+  const [factor, norm] = torchTotal(gs, maxNorm, p)
   if (errorIfNonfinite && !Number.isFinite(norm)) {
     throw new NonFiniteError('ts', `the total norm of order ${p} is non-finite (${describe(norm)}), so it cannot be clipped (errorIfNonfinite is set)`)
   }

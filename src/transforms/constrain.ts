@@ -232,8 +232,8 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
  */
 const FACTORS: Partial<Record<TotalNormFlavor, (ts: Tensor[], maxNorm: number) => [factor: number, norm: number]>> = {
   lasagne: (ts, m) => lasagneTotal(ts, m, 1e-7)(),
-  torch: (ts, m) => reported(ts, torchTotal(ts, m)()),
-  tensorflow: (ts, m) => reported(ts, tensorflowTotal(ts, m)()),
+  torch: (ts, m) => reported(ts, torchTotal(ts, m)),
+  tensorflow: (ts, m) => reported(ts, tensorflowTotal(ts, m)),
 }
 
 /** A factor with its norm as the flavor's function reports it (in the leaves' common dtype). */
