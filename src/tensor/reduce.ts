@@ -98,8 +98,7 @@ function plan(x: Tensor, axes: readonly number[], outStrides?: readonly number[]
   // every axis of a row-major view reduced (a whole tensor's norm): its elements are one run, which is what the
   // merging below comes to, without its arrays
   if (outStrides === undefined && axes.length === shape.length && isRowMajor(x)) {
-    const n = sizeOf(shape)
-    return { off: x.offset, aoff: 0, ooff: 0, dims: [n === 1 ? { n: 1, s: 0, a: 0, o: 0 } : { n, s: 1, a: 0, o: 0 }] }
+    return { off: x.offset, aoff: 0, ooff: 0, dims: [{ n: sizeOf(shape), s: 1, a: 0, o: 0 }] }
   }
   const accStrides = rowMajorStrides(reducedShape(shape, axes, true))
   let off = x.offset
