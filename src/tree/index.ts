@@ -69,14 +69,9 @@ function sortedKeys(o: object): string[] {
 
 /** True when `o`'s own enumerable keys are `keys` (sorted). */
 function hasKeys(o: object, keys: readonly string[]): boolean {
-  const own = Object.keys(o)
+  const own = sortedKeys(o)
   if (own.length !== keys.length) return false
-  for (let i = 0; i < own.length; i++) if (own[i] !== keys[i]) return sameSorted(own.sort(), keys)
-  return true
-}
-
-function sameSorted(a: readonly string[], b: readonly string[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  for (let i = 0; i < own.length; i++) if (own[i] !== keys[i]) return false
   return true
 }
 
