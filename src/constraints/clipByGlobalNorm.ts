@@ -4,8 +4,8 @@
  *
  * @module constraints
  */
-import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, commonDtype, tensorflowTotal } from './norms.js'
+import { type Tensor, scaleAll } from '../tensor/index.js'
+import { assertTensorList, tensorflowTotal } from './norms.js'
 
 /**
  * Rescales all of `ts` by one scale so that their global L2 norm is at most
@@ -38,6 +38,6 @@ import { assertTensorList, commonDtype, tensorflowTotal } from './norms.js'
  */
 export function clipByGlobalNorm(ts: readonly Tensor[], clipNorm: number): [Tensor[], number] {
   const xs = assertTensorList(ts, 'ts')
-  const [factor, norm] = tensorflowTotal(xs, clipNorm)
-  return [xs.map((t) => scaleAll(t, factor)), roundTo(commonDtype(xs))(norm)]
+  const [factor, , reported] = tensorflowTotal(xs, clipNorm)
+  return [xs.map((t) => scaleAll(t, factor)), reported]
 }

@@ -5,8 +5,8 @@
  * @module constraints
  */
 import { NonFiniteError, checkNumber, checkOptions, describe } from '../errors/index.js'
-import { type Tensor, roundTo, scaleAll } from '../tensor/index.js'
-import { assertTensorList, checkFlag, commonDtype, torchTotal } from './norms.js'
+import { type Tensor, scaleAll } from '../tensor/index.js'
+import { assertTensorList, checkFlag, torchTotal } from './norms.js'
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -60,11 +60,10 @@ export function clipGradNorm(ts: readonly Tensor[], maxNorm: number, options?: C
   checkOptions('options', options, ['normType', 'errorIfNonfinite'])
   const p = checkNumber('normType', options?.normType ?? 2, { min: 0, minExclusive: true, allowInfinity: true })
   const errorIfNonfinite = checkFlag('errorIfNonfinite', options?.errorIfNonfinite)
-  const r = roundTo(commonDtype(gs))
   // N = ‖(n_1..n_k)‖_p over the per-tensor norms, as torch stacks them
-  const [factor, norm] = torchTotal(gs, maxNorm, p)
+  const [factor, norm, reported] = torchTotal(gs, maxNorm, p)
   if (errorIfNonfinite && !Number.isFinite(norm)) {
     throw new NonFiniteError('ts', `the total norm of order ${p} is non-finite (${describe(norm)}), so it cannot be clipped (errorIfNonfinite is set)`)
   }
-  return [gs.map((g) => scaleAll(g, factor)), r(norm)]
+  return [gs.map((g) => scaleAll(g, factor)), reported]
 }

@@ -352,13 +352,14 @@ export function lasagneTotal(ts: readonly Tensor[], maxNorm: number, epsilon: nu
 
 /**
  * PyTorch's `clip_grad_norm_` factor of `ts`, `min(1, maxNorm / (N + 1e-6))`,
- * and `N`, the joint `p`-norm (float64, unrounded; `NaN` passes the `min`
- * as torch's `clamp` lets it), the factor capped so that the scaled tensors
+ * `N`, the joint `p`-norm (float64, unrounded; `NaN` passes the `min` as
+ * torch's `clamp` lets it), and `N` rounded to the tensors' common dtype as
+ * torch reports it; the factor capped so that the scaled tensors
  * stay within `maxNorm` (validated first). `clipGradNorm` scales every
  * tensor by the factor in a pass of its own, a fused optimizer step inside
  * the next stage's pass.
  */
-export function torchTotal(ts: readonly Tensor[], maxNorm: number, p = 2): [factor: number, norm: number] {
+export function torchTotal(ts: readonly Tensor[], maxNorm: number, p = 2): [factor: number, norm: number, reported: number] {
   const dtype = commonDtype(ts)
   const r = roundTo(dtype)
   const m = checkLimit('maxNorm', maxNorm, dtype, { allowInfinity: true })
@@ -367,22 +368,23 @@ export function torchTotal(ts: readonly Tensor[], maxNorm: number, p = 2): [fact
     const coef = m === Infinity ? 1 : m / (n + eps)
     return coef > 1 ? 1 : coef // torch.clamp(max=1) lets NaN through
   })
-  return [factor, norm]
+  return [factor, norm, r(norm)]
 }
 
 /**
  * TensorFlow's `clip_by_global_norm` factor of `ts`,
  * `N <= clipNorm ? 1 : clipNorm / N`, and `N`, the global L2 norm (float64,
- * unrounded); a non-finite `N` gives a NaN factor (TF adds `N − N`, which
+ * unrounded) and `N` in the common dtype; a non-finite `N` gives a NaN factor (TF adds `N − N`, which
  * poisons every tensor; a finite `N` beyond float64's range does not).
  * `clipNorm` is validated first; the factor is capped as
  * {@link torchTotal}'s.
  */
-export function tensorflowTotal(ts: readonly Tensor[], clipNorm: number): [factor: number, norm: number] {
+export function tensorflowTotal(ts: readonly Tensor[], clipNorm: number): [factor: number, norm: number, reported: number] {
   const dtype = commonDtype(ts)
+  const r = roundTo(dtype)
   const c = checkLimit('clipNorm', clipNorm, dtype, { positive: true })
-  const { factor, norm } = totalFactor(ts, 2, limitOf(clipNorm, roundTo(dtype)), (n) => (!Number.isFinite(n) ? NaN : n <= c ? 1 : c / n))
-  return [factor, norm]
+  const { factor, norm } = totalFactor(ts, 2, limitOf(clipNorm, r), (n) => (!Number.isFinite(n) ? NaN : n <= c ? 1 : c / n))
+  return [factor, norm, r(norm)]
 }
 
 /**

@@ -232,11 +232,12 @@ export function clipByTotalNorm(maxNorm: number, options?: ClipByTotalNormOption
  */
 const FACTORS: Partial<Record<TotalNormFlavor, (ts: Tensor[], maxNorm: number) => [factor: number, norm: number]>> = {
   lasagne: (ts, m) => lasagneTotal(ts, m, 1e-7)(),
-  torch: (ts, m) => reported(ts, torchTotal(ts, m)),
-  tensorflow: (ts, m) => reported(ts, tensorflowTotal(ts, m)),
-}
-
-/** A factor with its norm as the flavor's function reports it (in the leaves' common dtype). */
-function reported(ts: readonly Tensor[], [factor, norm]: [number, number]): [number, number] {
-  return [factor, roundTo(commonDtype(ts))(norm)]
+  torch: (ts, m) => {
+    const [factor, , norm] = torchTotal(ts, m)
+    return [factor, norm]
+  },
+  tensorflow: (ts, m) => {
+    const [factor, , norm] = tensorflowTotal(ts, m)
+    return [factor, norm]
+  },
 }
