@@ -180,20 +180,38 @@ describe('fromStorage builds ndarray views', () => {
     }
   })
 
+  test.prop([arbRankShape, arbDtype, fc.nat({ max: 9 })])('with an offset: the view ndarray(...) makes over the elements from there on', (shape, dtype, offset) => {
+    const n = shape.reduce((a, b) => a * b, 1)
+    const data = allocate(dtype, offset + n + 3)
+    data.forEach((_, k) => (data[k] = k + 0.5))
+    const t = fromStorage(data, shape, offset)
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+    const theirs = ndarray(data, shape.slice(), strides, offset)
+    expect(Object.getPrototypeOf(t)).toBe(Object.getPrototypeOf(theirs))
+    expect([t.data, t.shape, t.stride, t.offset]).toEqual([data, shape, strides, offset])
+    expect(toArray(t)).toEqual(Array.from(data.subarray(offset, offset + n)))
+  })
+
   // (a rank-0 view has no arrays of its own: the package's rank-0 views share their prototype's empty ones)
   const arbRanked = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 })
-  test.prop([arbRanked])("a view's shape and stride arrays are its own: not the caller's, not another view's", (shape) => {
-    const data = allocate('float64', shape.reduce((a, b) => a * b, 1))
+  test.prop([arbRanked])("a view's shape and stride arrays are frozen, never the caller's, shared only by views of that shape", (shape) => {
+    const data = allocate('float64', shape.reduce((a, b) => a * b, 1) + 1)
     const a = fromStorage(data, shape)
-    const b = fromStorage(data, shape)
+    const b = fromStorage(data, shape, 1)
     expect(a.shape).not.toBe(shape)
-    expect(a.shape).not.toBe(b.shape)
-    expect(a.stride).not.toBe(b.stride)
+    expect(Object.isFrozen(a.shape) && Object.isFrozen(a.stride)).toBe(true)
     const [was, step] = [shape[0], b.stride[0]]
-    a.shape[0] = was + 1
-    a.stride[0] = step - 7
-    expect([shape[0], b.shape[0], b.stride[0]]).toEqual([was, was, step])
-    expect(fromStorage(data, shape).shape[0]).toBe(was)
+    // writing into them throws (modules run in strict mode), and changes nothing
+    expect(() => ((a.shape as number[])[0] = was + 1)).toThrow(TypeError)
+    expect(() => ((a.stride as number[])[0] = step - 7)).toThrow(TypeError)
+    expect([a.shape[0], b.shape[0], b.stride[0]]).toEqual([was, was, step])
+    // the caller's array stays the caller's: changing it changes no view
+    shape[0] = was + 1
+    expect([a.shape[0], b.shape[0]]).toEqual([was, was])
+    const c = fromStorage(allocate('float64', shape.reduce((x, y) => x * y, 1)), shape)
+    expect(c.shape[0]).toBe(was + 1)
+    expect(c.shape).not.toBe(a.shape)
+    expect(a.shape[0]).toBe(was)
   })
 })
 

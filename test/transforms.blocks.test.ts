@@ -52,7 +52,7 @@ describe('scale and scaleByLearningRate', () => {
     const x = tensor([0.3, 1 / 3], [2], 'float32')
     const [u] = scale(0.1).update(x, scale(0.1).init(x))
     const f = Math.fround
-    expect(Array.from((u as Tensor).data)).toEqual([f(f(0.1) * f(0.3)), f(f(0.1) * f(1 / 3))])
+    expect(toArray(u as Tensor)).toEqual([f(f(0.1) * f(0.3)), f(f(0.1) * f(1 / 3))])
     expect(dtypeOf(u as Tensor)).toBe('float32')
   })
 })

@@ -129,10 +129,11 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * anywhere writes nothing (not even over donated buffers). Small row-major
  * leaves are not run one by one: they join their dtype's batch, packed into
  * few kernel calls (see `kernel/batch`); their outputs lie one after another
- * in the arena's chunks and are written back as whole runs. (The next step
- * reads them leaf by leaf: each is a typed array of its own, and copying 64
- * elements costs half what finding its chunk through the `buffer` and
- * `byteOffset` getters would.)
+ * in the arena's chunks and are written back as whole runs. Each small
+ * output is a view into its chunk (`t.data` the chunk, `t.offset` where its
+ * elements start), not a typed array of its own: a typed array over a
+ * piece of a buffer cost about as much as the rest of the output together.
+ * The next step reads neighbouring views of one chunk as one run.
  *
  * `checkOrder` lists the trees in the order they are compared: the first is
  * the reference, and a difference names the tree that departs from it, so
@@ -213,10 +214,10 @@ function leafPass(
     for (let j = 0; j < arity; j++) addArray(b, j, ts[j].data, ts[j].offset)
     const out = new Array<Tensor>(nOut)
     for (let i = 0; i < nOut; i++) {
-      // the batch writes into the chunk (neighbours as one run); the tensor gets exactly its own elements
+      // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
       const s = storageOf(ts, i, dtype, n)
       addArray(b, arity + i, s, at)
-      out[i] = fromStorage(own(s, n), shape)
+      out[i] = fromStorage(s, shape, at)
     }
     return out
   }

@@ -144,28 +144,41 @@ export function isRowMajor(t: Tensor): boolean {
 }
 
 /**
- * Wraps storage as a contiguous row-major tensor without copying. The caller
- * hands `data` over: it must not be written afterwards.
+ * Wraps storage as a contiguous row-major tensor without copying: the
+ * `sizeOf(shape)` elements of `data` from element `offset` on (0 by
+ * default; `t.offset === offset`), so many small tensors can share one
+ * array. The caller hands those elements over: they must not be written
+ * afterwards.
+ *
+ * @example
+ * fromStorage(new Float32Array([1, 2, 3, 4]), [2, 2]) // [[1, 2], [3, 4]], float32
+ * fromStorage(new Float32Array([1, 2, 3, 4, 5, 6]), [2], 2) // [3, 4], with offset 2
  * @category constructors
  */
-export function fromStorage(data: FloatArray, shape: Shape): Tensor {
-  return rowMajorView(dtypeOfArray(data), shape.length)(data, shape)
+export function fromStorage(data: FloatArray, shape: Shape, offset = 0): Tensor {
+  return rowMajorView(dtypeOfArray(data), shape.length)(data, shape, offset)
 }
 
-/** Wraps storage as a row-major view of one dtype and rank. */
-type RowMajorView = (data: FloatArray, shape: Shape) => Tensor
+/** Wraps storage as a row-major view of one dtype and rank, from element `offset` on. */
+type RowMajorView = (data: FloatArray, shape: Shape, offset: number) => Tensor
 
-const generalView: RowMajorView = (data, shape) => ndarray(data, shape.slice(), rowMajorStrides(shape), 0)
+const generalView: RowMajorView = (data, shape, offset) => ndarray(data, shape.slice(), rowMajorStrides(shape), offset)
 const views: Record<Dtype, RowMajorView[]> = { float32: [], float64: [] }
 
 /** A constructor of views with the fields of an `ndarray` view, in its order, and `proto` (its view class's prototype, with every method). */
-type ViewClass = new (data: FloatArray, shape: number[], stride: number[]) => Tensor
+type ViewClass = new (data: FloatArray, shape: readonly number[], stride: readonly number[], offset: number) => Tensor
 function viewClass(proto: object): ViewClass {
-  function View(this: { data: FloatArray; shape: number[]; stride: number[]; offset: number }, data: FloatArray, shape: number[], stride: number[]): void {
+  function View(
+    this: { data: FloatArray; shape: readonly number[]; stride: readonly number[]; offset: number },
+    data: FloatArray,
+    shape: readonly number[],
+    stride: readonly number[],
+    offset: number,
+  ): void {
     this.data = data
     this.shape = shape
     this.stride = stride
-    this.offset = 0
+    this.offset = offset
   }
   View.prototype = proto
   return View as unknown as ViewClass
@@ -177,34 +190,44 @@ function viewClass(proto: object): ViewClass {
  * checked to build the same view as `ndarray(...)`; otherwise
  * `ndarray(...)` itself.
  *
- * Its shape and stride arrays are copies (`slice`) of a template, not
- * array literals as in `ndarray`'s own constructor. The engine tracks each
- * array literal as an allocation site and may decide, from a burst of
- * long-lived tensors (a model's parameters made at start-up), that
- * everything made there is long-lived: from then on every step's outputs
- * would be made in the old generation, which only a full collection frees
- * (a step over many small leaves ran two to three times slower for the
- * rest of the process). A copy has no such site.
+ * Its shape and stride arrays are frozen, and shared by consecutive views
+ * of the same shape (a step's thousands of outputs of a few shapes make a
+ * few pairs, not two arrays each: a third of the objects a small-leaf step
+ * made). No `ndarray` method writes into them. New ones are copies
+ * (`slice`) of a template, not array literals as in `ndarray`'s own
+ * constructor: the engine tracks each array literal as an allocation site
+ * and may decide, from a burst of long-lived tensors (a model's parameters
+ * made at start-up), that everything made there is long-lived; from then
+ * on every step's outputs would be made in the old generation, which only
+ * a full collection frees (a step over many small leaves ran two to three
+ * times slower for the rest of the process). A copy has no such site.
  */
 function rowMajorView(dtype: Dtype, nd: number): RowMajorView {
   let f = views[dtype][nd]
   if (f === undefined) {
     const shape = Array.from({ length: nd }, (_, i) => i + 2)
-    const sample = generalView(allocate(dtype, sizeOf(shape)), shape)
+    const sample = generalView(allocate(dtype, sizeOf(shape)), shape, 0)
     const View = viewClass(Object.getPrototypeOf(sample) as object)
     const zeros = Array.from({ length: nd }, () => 0)
-    const direct: RowMajorView = (data, s) => {
-      const sh = zeros.slice()
-      const st = zeros.slice()
-      let acc = 1
-      for (let i = nd - 1; i >= 0; i--) {
-        sh[i] = s[i]
-        st[i] = acc
-        acc *= s[i]
+    // the shape and strides of the last view made, shared by the next of the same shape
+    let lastShape: readonly number[] = Object.freeze(zeros.slice())
+    let lastStride: readonly number[] = lastShape
+    const direct: RowMajorView = (data, s, offset) => {
+      if (!shapeEquals(s, lastShape)) {
+        const sh = zeros.slice()
+        const st = zeros.slice()
+        let acc = 1
+        for (let i = nd - 1; i >= 0; i--) {
+          sh[i] = s[i]
+          st[i] = acc
+          acc *= s[i]
+        }
+        lastShape = Object.freeze(sh)
+        lastStride = Object.freeze(st)
       }
-      return new View(data, sh, st)
+      return new View(data, lastShape, lastStride, offset)
     }
-    const check = direct(sample.data, shape)
+    const check = direct(sample.data, shape, 0)
     const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i])
     const alike =
       Object.getPrototypeOf(check) === Object.getPrototypeOf(sample) &&
