@@ -473,6 +473,34 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
     )
   })
 
+  it.each(['js', 'wasm'] as const)('on %s, a pass’s small outputs are views one after another in shared chunks, with the values of a step on copies', (backend) => {
+    if (backend === 'wasm' && !wasmSupported()) return
+    setBackend(backend)
+    const n = 64
+    const wave = (phase: number, i: number): Tensor => fromStorage(Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.3 + phase + i)), [n])
+    const params = Array.from({ length: 600 }, (_, i) => wave(0, i))
+    const grads = Array.from({ length: 600 }, (_, i) => wave(2, i))
+    const opt = optimizer(O.adam(0.01))
+    const [p1, s1] = opt.step(params, grads, opt.init(params))
+    const out = p1 as Tensor[]
+    // 600 × 64 elements fill more than two chunks of 16384: every output a view of a chunk longer than itself
+    expect(new Set(out.map((t) => t.data)).size).toBeGreaterThan(2)
+    for (let i = 0; i < out.length; i++) {
+      const t = out[i]
+      expect(t.data.length).toBeGreaterThan(n)
+      expect([t.shape, t.stride]).toEqual([[n], [1]])
+      // neighbours of one chunk lie one after another; the next chunk starts at 0
+      if (i > 0) expect(t.offset).toBe(t.data === out[i - 1].data ? out[i - 1].offset + n : 0)
+    }
+    // the same shape and stride arrays for every output: frozen
+    expect(new Set(out.map((t) => t.shape)).size).toBe(1)
+    expect(Object.isFrozen(out[0].shape) && Object.isFrozen(out[0].stride)).toBe(true)
+    // the values are those of a step on copies, and the next step reads the views at their offsets
+    const [q1, r1] = opt.step(params.map((t) => copy(t)), grads.map((t) => copy(t)), opt.init(params))
+    expectSameBits(p1, q1)
+    expectSameBits(opt.step(p1, grads, s1), opt.step((q1 as Tensor[]).map((t) => copy(t)), grads, r1))
+  })
+
   it('hundreds of small leaves of both dtypes, some strided, give the JavaScript backend’s bits (pure and donating)', () => {
     // 700 leaves of 1..48 elements: several staging regions per pass, and runs of the library's own chunked outputs
     const leaves: Tensor[] = []
