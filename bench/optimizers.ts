@@ -10,7 +10,7 @@ import { type Tensor, fromStorage } from '../src/tensor/index.js'
 import { CHECK_STEPS, checkSteps, compare, filled, linesOf, valuesOf } from './data.js'
 import { adamInPlace, adamInPlaceLeaves } from './hand.js'
 import { type Contestant, type Line, type Medians, type Rounds, type Target, interleaved } from './harness.js'
-import { type PlainArrays, type PlainOptimizer, STATE_ARRAYS, adamFactor, adamInto, plainStep } from './plain.js'
+import { type PlainArrays, type PlainOptimizer, STATE_ARRAYS, adamAt, adamFactor, adamInto, plainStep } from './plain.js'
 import { tfAdam } from './peers.js'
 
 /** What a case reports. */
@@ -220,56 +220,55 @@ const PLAIN_CHUNK = 16384
 /**
  * The plain Adam loop over many leaves, returning new tensors as the
  * library's steps do: `fresh`, a pure step (new storage for every output,
- * carved from shared chunks, the inputs untouched); else in place, with a
- * new tensor over each leaf's storage (what a donating step hands back).
- * What a step that returns tensors costs beyond the in-place loop, with no
- * walk, check or rounding: the floor of case (b) for the pure and the
- * donating step.
+ * carved from shared chunks, each output a view into its chunk at an
+ * offset, as the library's small outputs are; the inputs untouched); else
+ * in place, with a new tensor over each leaf's storage (what a donating
+ * step hands back). What a step that returns tensors costs beyond the
+ * in-place loop, with no walk, check or rounding: the floor of case (b)
+ * for the pure and the donating step.
  */
 function plainLeaves(p0: readonly Float32Array[], g0: readonly Float32Array[], fresh: boolean): { readonly run: () => void; readonly params: () => Float32Array[] } {
   const size = p0[0].length
-  const wrap = (a: Float32Array): Tensor => fromStorage(a, [size])
-  let p = p0.map((x) => wrap(x.slice()))
-  let m = p0.map(() => wrap(new Float32Array(size)))
-  let v = p0.map(() => wrap(new Float32Array(size)))
+  const shape = [size]
+  let p = p0.map((x) => fromStorage(x.slice(), shape))
+  let m = p0.map(() => fromStorage(new Float32Array(size), shape))
+  let v = p0.map(() => fromStorage(new Float32Array(size), shape))
   let t = 0
   const run = (): void => {
     const a = adamFactor(++t)
     const np = new Array<Tensor>(p.length)
     const nm = new Array<Tensor>(p.length)
     const nv = new Array<Tensor>(p.length)
-    // each leaf's new arrays made over the chunks' buffers (faster than `subarray`)
-    let cp = new ArrayBuffer(0)
+    let cp = new Float32Array(0)
     let cm = cp
     let cv = cp
     let used = PLAIN_CHUNK
     for (let l = 0; l < p.length; l++) {
+      // p, m and v of a leaf lie at one offset (of their own arrays, or of three chunks carved in step)
       const pl = p[l].data as Float32Array
-      const ml = m[l].data as Float32Array
-      const vl = v[l].data as Float32Array
-      let po = pl
-      let mo = ml
-      let vo = vl
-      if (fresh) {
-        if (used + size > PLAIN_CHUNK) {
-          cp = new ArrayBuffer(4 * PLAIN_CHUNK)
-          cm = new ArrayBuffer(4 * PLAIN_CHUNK)
-          cv = new ArrayBuffer(4 * PLAIN_CHUNK)
-          used = 0
-        }
-        po = new Float32Array(cp, 4 * used, size)
-        mo = new Float32Array(cm, 4 * used, size)
-        vo = new Float32Array(cv, 4 * used, size)
-        used += size
+      const from = p[l].offset
+      if (!fresh) {
+        adamAt(size, pl, m[l].data as Float32Array, v[l].data as Float32Array, from, g0[l], a, pl, m[l].data as Float32Array, v[l].data as Float32Array, from)
+        np[l] = fromStorage(pl, shape, from)
+        nm[l] = fromStorage(m[l].data, shape, from)
+        nv[l] = fromStorage(v[l].data, shape, from)
+        continue
       }
-      adamInto(pl, g0[l], ml, vl, a, po, mo, vo)
-      np[l] = wrap(po)
-      nm[l] = wrap(mo)
-      nv[l] = wrap(vo)
+      if (used + size > PLAIN_CHUNK) {
+        cp = new Float32Array(PLAIN_CHUNK)
+        cm = new Float32Array(PLAIN_CHUNK)
+        cv = new Float32Array(PLAIN_CHUNK)
+        used = 0
+      }
+      adamAt(size, pl, m[l].data as Float32Array, v[l].data as Float32Array, from, g0[l], a, cp, cm, cv, used)
+      np[l] = fromStorage(cp, shape, used)
+      nm[l] = fromStorage(cm, shape, used)
+      nv[l] = fromStorage(cv, shape, used)
+      used += size
     }
     ;[p, m, v] = [np, nm, nv]
   }
-  return { run, params: () => p.map((x) => x.data as Float32Array) }
+  return { run, params: () => p.map((x) => x.data.slice(x.offset, x.offset + size) as Float32Array) }
 }
 
 /** The leaves of case (b): 2000 (smoke: 20) of 64 float32 elements, the params' start and the gradients. */

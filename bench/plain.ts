@@ -62,6 +62,35 @@ export function adamFactor(t: number): number {
 }
 
 /**
+ * {@link adamInto} over `n` elements of arrays shared by many leaves: reads
+ * `p, m, v` from element `from` on and `g` from 0, and writes the new
+ * params and moments into `pOut, mOut, vOut` from element `to` on (the
+ * floor of a pure step whose outputs are views into shared chunks).
+ */
+export function adamAt(
+  n: number,
+  p: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  from: number,
+  g: Float32Array,
+  a: number,
+  pOut: Float32Array,
+  mOut: Float32Array,
+  vOut: Float32Array,
+  to: number,
+): void {
+  for (let k = 0; k < n; k++) {
+    const gk = g[k]
+    const mk = 0.9 * m[from + k] + 0.1 * gk
+    const vk = 0.999 * v[from + k] + 0.001 * gk * gk
+    mOut[to + k] = mk
+    vOut[to + k] = vk
+    pOut[to + k] = p[from + k] - (a * mk) / (Math.sqrt(vk) + 1e-8)
+  }
+}
+
+/**
  * Plain Adam over one leaf with step size `a` (see {@link adamFactor}):
  * reads `p, g, m, v` and writes the new params and moments into `pOut,
  * mOut, vOut` (the same arrays for the in-place step, new ones for a pure
