@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { type GradientTransformation, type Params, chain, identity, optimizer, transformation } from '../src/core/index.js'
+import { donation } from '../src/core/donation.js'
 import { normConstraint } from '../src/constraints/index.js'
 import { ConfigError, DonatedBufferError, isNdoptaxError } from '../src/errors/index.js'
 import { adam, sgd } from '../src/optimizers/index.js'
@@ -200,6 +201,25 @@ describe('optimizer(tx, { donate: true })', () => {
     expectSameBits(got[1], want[1])
     expectUnchanged(before)
     expect((got[0] as { big: Tensor }).big.data).not.toBe(storage)
+  })
+
+  it('asks for no small leaf of its own results: their donation never hands one out, and says so', () => {
+    const opt = optimizer(adam(0.05) as Tx, { donate: true })
+    const tree = (seed: number): Params => ({ big: filled([70, 70], 'float32', seed), bias: filled([6], 'float32', seed + 1), gain: filled([], 'float32', seed + 2) })
+    const params = tree(1)
+    const s0 = opt.init(params)
+    // the caller's own tree: a small leaf's buffer of its own may be taken over
+    const first = donation([['params', params], ['state', s0], ['updates', tree(5)]], 2, true)
+    expect(first.recycle.small).toBe(true)
+    expect(first.recycle((params as { bias: Tensor }).bias)).toBe((params as { bias: Tensor }).bias.data)
+    const [p1, s1] = opt.step(tree(1), tree(5), opt.init(tree(1)))
+    // the step's own results: small leaves are views into shared chunks, never handed out; the large one is
+    const next = donation([['params', p1], ['state', s1], ['updates', tree(6)]], 2, true)
+    expect(next.recycle.small).toBe(false)
+    const small = [...leaves(p1), ...stateTensors(s1)].filter((t) => t.size < 4096)
+    expect(small.length).toBeGreaterThan(0)
+    for (const t of small) expect(next.recycle(t)).toBeUndefined()
+    expect(next.recycle((p1 as { big: Tensor }).big)).toBe((p1 as { big: Tensor }).big.data)
   })
 
   it('follows the pure trajectory when a stage keeps the updates it was given in its state', () => {

@@ -194,7 +194,8 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   return {
     recycle: withMoved(kept, (old) => {
       const a = old.data as Block
-      if (a.length < SMALL) return undefined
+      // (the tensor's size, not its storage's: a small output is a view into a larger chunk)
+      if (sizeOf(old.shape) < SMALL) return undefined
       const b = a.buffer as Stamped
       // the stamp is on the buffer the step took for one tensor that spanned it, or on a resident block's array;
       // `old` is its replacement over the same storage
@@ -205,7 +206,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
       else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
       return got
-    }),
+    }, false),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }
@@ -232,14 +233,16 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
 /**
  * `take` as a {@link Recycle}: a replacement moved into a resident block
  * carries on the lineage of what it replaces, and `results` note that
- * they hold a stamped buffer.
+ * they hold a stamped buffer. `small`: whether `take` may hand out the
+ * storage of a small leaf at all.
  */
-function withMoved(results: Returned, take: (old: Tensor) => FloatArray | undefined): Recycle {
+function withMoved(results: Returned, take: (old: Tensor) => FloatArray | undefined, small: boolean): Recycle {
   return Object.assign(take, {
     moved: (from: FloatArray, to: FloatArray) => {
       ;(to as Block)[LINEAGE] = results.lineage
       results.stamped = true
     },
+    small,
   })
 }
 
@@ -300,7 +303,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
       b[LINEAGE] = lineage
       taken.push(old)
       return old.data
-    }),
+    }, true),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }

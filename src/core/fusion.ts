@@ -31,6 +31,8 @@ export interface Recycle {
   (old: Tensor): FloatArray | undefined
   /** The replacement of storage `from` (handed out above) went into `to` instead: a leaf moved into a resident memory. */
   readonly moved?: (from: FloatArray, to: FloatArray) => void
+  /** False when no leaf of fewer than `SMALL` elements is ever handed out: a pass need not ask for one. */
+  readonly small?: boolean
 }
 
 /** What a stage's fused run must do around its own update `u`. */
@@ -146,8 +148,11 @@ function leafPass(
   kernelFor: (dtype: Dtype) => PassKernel,
   reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
   checkOrder: readonly number[],
-  moved?: Recycle['moved'],
+  recycle?: Recycle,
 ): Params[] {
+  const moved = recycle?.moved
+  // (asked three times per leaf, a question with a known answer costs a small-leaf step a few per cent)
+  const smallReused = recycle?.small !== false
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
   // where in its array the storage `storageOf` last gave starts (past 0 for a small output carved from a chunk), and the arena of that chunk
@@ -162,7 +167,7 @@ function leafPass(
   const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray): FloatArray => {
     at = 0
     placedIn = undefined
-    const old = reuse(ts, i)
+    const old = n < SMALL && !smallReused ? undefined : reuse(ts, i)
     if (old !== undefined && (!resident || n < SMALL || residentOf(old) !== undefined)) return old
     if (n < SMALL) {
       placedIn = arenas[i]
@@ -315,7 +320,7 @@ export function recurrencePass<Sc extends string>(
   // compared against the params (or the state), so a wrong update is the one named
   const stateAt = state.map((_, i) => i + 1)
   const checkOrder = f.readsParams ? [last, ...stateAt, 0] : [...stateAt, 0]
-  const out = leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder, recycle?.moved)
+  const out = leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder, recycle)
   return f.updateIsState === undefined ? out : [out[f.updateIsState], ...out]
 }
 
