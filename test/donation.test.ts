@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest'
 import { type GradientTransformation, type Params, chain, identity, optimizer, transformation } from '../src/core/index.js'
-import { donation } from '../src/core/donation.js'
 import { normConstraint } from '../src/constraints/index.js'
 import { ConfigError, DonatedBufferError, isNdoptaxError } from '../src/errors/index.js'
 import { adam, sgd } from '../src/optimizers/index.js'
@@ -203,23 +202,36 @@ describe('optimizer(tx, { donate: true })', () => {
     expect((got[0] as { big: Tensor }).big.data).not.toBe(storage)
   })
 
-  it('asks for no small leaf of its own results: their donation never hands one out, and says so', () => {
+  it('writes the small leaves of its own results over themselves, and empties the tensors they replace', () => {
+    const pure = optimizer(adam(0.05) as Tx)
     const opt = optimizer(adam(0.05) as Tx, { donate: true })
-    const tree = (seed: number): Params => ({ big: filled([70, 70], 'float32', seed), bias: filled([6], 'float32', seed + 1), gain: filled([], 'float32', seed + 2) })
-    const params = tree(1)
-    const s0 = opt.init(params)
-    // the caller's own tree: a small leaf's buffer of its own may be taken over
-    const first = donation([['params', params], ['state', s0], ['updates', tree(5)]], 2, true)
-    expect(first.recycle.small).toBe(true)
-    expect(first.recycle((params as { bias: Tensor }).bias)).toBe((params as { bias: Tensor }).bias.data)
-    const [p1, s1] = opt.step(tree(1), tree(5), opt.init(tree(1)))
-    // the step's own results: small leaves are views into shared chunks, never handed out; the large one is
-    const next = donation([['params', p1], ['state', s1], ['updates', tree(6)]], 2, true)
-    expect(next.recycle.small).toBe(false)
-    const small = [...leaves(p1), ...stateTensors(s1)].filter((t) => t.size < 4096)
-    expect(small.length).toBeGreaterThan(0)
-    for (const t of small) expect(next.recycle(t)).toBeUndefined()
-    expect(next.recycle((p1 as { big: Tensor }).big)).toBe((p1 as { big: Tensor }).big.data)
+    const tree = (seed: number): Params => ({ bias: filled([6], 'float32', seed), gain: filled([], 'float64', seed + 1), rows: filled([3, 7], 'float32', seed + 2) })
+    let [p, s] = [tree(1), opt.init(tree(1))]
+    let [q, r] = [tree(1), pure.init(tree(1))]
+    for (let step = 0; step < 4; step++) {
+      const before = [...leaves(p), ...stateTensors(s)]
+      const where = before.map((t) => [t.data, t.offset] as const)
+      ;[p, s] = opt.step(p, tree(10 + step), s)
+      ;[q, r] = pure.step(q, tree(10 + step), r)
+      expectSameBits(p, q)
+      expectSameBits(s, r)
+      const after = [...leaves(p), ...stateTensors(s)]
+      if (step >= 2) {
+        // from the third step on every small leaf is a view into a chunk the step before carved: written in place
+        expect(after.length).toBe(where.length)
+        expect(after.every((t, k) => t.data === where[k][0] && t.offset === where[k][1])).toBe(true)
+        for (const t of before) expect(t.data.length).toBe(0)
+        expect(thrown(() => toArray(before[0]))).toBeInstanceOf(DonatedBufferError)
+      }
+    }
+    // a gradient that is one of the returned small leaves: nothing is written over it, and the step is the pure one
+    const grads = { ...(tree(30) as object), bias: (p as { bias: Tensor }).bias } as Params
+    const want = pure.step(copied(p), copied(grads), s)
+    const kept = snapshot((p as { bias: Tensor }).bias)
+    const got = opt.step(p, grads, s)
+    expectSameBits(got[0], want[0])
+    expectSameBits(got[1], want[1])
+    expectUnchanged(kept)
   })
 
   it('follows the pure trajectory when a stage keeps the updates it was given in its state', () => {

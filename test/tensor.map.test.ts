@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
 import ndarray from 'ndarray'
-import { ShapeError } from '../src/errors/index.js'
+import { ConfigError, ShapeError } from '../src/errors/index.js'
 import {
   Arena,
   type Dtype,
@@ -270,5 +270,23 @@ describe('Arena.place', () => {
     expect(arena.at).toBe(10)
     expect(() => arena.place('float32', 16385)).toThrow(ShapeError)
     expect(() => arena.place('float32', 1.5)).toThrow('n: expected a whole number of elements from 0 to 16384, got 1.5')
+  })
+
+  it('carves from the chunks its supplier gives, as long as they are, and then hands out no arrays of their own', () => {
+    const supplied: Float32Array[] = []
+    const arena = new Arena(() => {
+      supplied.push(new Float32Array(40000))
+      return supplied[supplied.length - 1]
+    })
+    expect(arena.place('float32', 16384)).toBe(supplied[0])
+    expect(arena.place('float32', 16384)).toBe(supplied[0])
+    expect(arena.at).toBe(16384)
+    // the third does not fit in the 40000 elements: a new chunk from the supplier
+    expect(arena.place('float32', 16384)).toBe(supplied[1])
+    expect([supplied.length, arena.at]).toEqual([2, 0])
+    // an array of its own over a supplied chunk would not keep the chunk alive
+    expect(() => arena.placedArray(16384)).toThrow(ConfigError)
+    expect(() => arena.take('float32', 8)).toThrow('chunkOf: an arena whose chunks come from a supplier hands out views of them only')
+    expect(() => arena.output('float32', 8)).toThrow(ConfigError)
   })
 })

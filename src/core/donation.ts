@@ -20,9 +20,13 @@
  * over a large buffer it could own (a leaf that moved, a buffer two tensors
  * shared) gives its results no lineage: the next step scans.
  *
- * Small leaves are taken over only when they come from the caller (a scan):
- * those of returned results get new storage carved from shared chunks, as
- * a pure step's outputs, which costs less than tracking each of them.
+ * Small leaves of the caller's own (a scan) are taken over when they own
+ * their buffers. Those of returned results are views into the chunks a
+ * donating pass carved its small outputs from, each chunk stamped with the
+ * lineage: each view's elements are written over in place, and the chunk
+ * (resident, on WebAssembly) stays from step to step. A small leaf of
+ * returned results in no such chunk (the caller's, taken over at the first
+ * step) gets its place in one at the next.
  *
  * @module core
  */
@@ -45,9 +49,9 @@ export function exactStorage(t: Tensor): FloatArray | undefined {
 /**
  * `t`'s buffer (`buffer`, when the caller has it already) when `t`'s
  * storage is exactly its elements (see {@link exactStorage}) and fills the
- * whole buffer: the only tensors whose buffers a donating step takes over.
- * The small outputs of one pass, carved from a shared chunk, never are
- * (recycling them would cost more than it saves).
+ * whole buffer: the only tensors whose buffers a scan lets a donating
+ * step take over. (The small outputs of a donating pass, views into a
+ * shared chunk, are taken over through their lineage instead.)
  */
 function ownedBuffer(t: Tensor, buffer?: Stamped): Stamped | undefined {
   const a = exactStorage(t)
@@ -168,11 +172,11 @@ function stampOf(a: FloatArray): object | undefined {
  * The donation of roots one donating step returned (see the module
  * comment): no scan of them, and a large leaf's buffer is taken over when
  * it carries their lineage and no gradient lives in one that does (the
- * gradients are scanned only when the roots hold such a buffer). Small
- * leaves (under `SMALL` elements) are not taken over: their replacements
- * are carved from shared chunks, as a pure step's, which costs less than
- * tracking them one by one. Undefined when the roots are not such, or a
- * gradient shares a buffer of the lineage (then everything is scanned).
+ * gradients are scanned only when the roots hold such a buffer). A small
+ * leaf (under `SMALL` elements) is written over in place when it is a
+ * view into a chunk of the lineage. Undefined when the roots are not such,
+ * or a gradient shares a buffer or chunk of the lineage (then everything
+ * is scanned).
  */
 function returned(args: readonly (readonly [string, unknown])[], donors: number, ownState: boolean): Donation | undefined {
   const found = lineageOf(args, donors)
@@ -194,8 +198,14 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   return {
     recycle: withMoved(kept, (old) => {
       const a = old.data as Block
-      // (the tensor's size, not its storage's: a small output is a view into a larger chunk)
-      if (sizeOf(old.shape) < SMALL) return undefined
+      // a small leaf (its size, not its storage's): a view into a chunk that a donating pass of these results
+      // carved (stamped with their lineage) is written over in place, each tensor at its own elements; any other
+      // small leaf gets new storage, carved from such a chunk
+      if (sizeOf(old.shape) < SMALL) {
+        if (!stamped || a[LINEAGE] !== lineage || !isRowMajor(old)) return undefined
+        taken.push(old)
+        return a
+      }
       const b = a.buffer as Stamped
       // the stamp is on the buffer the step took for one tensor that spanned it, or on a resident block's array;
       // `old` is its replacement over the same storage
@@ -206,7 +216,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
       else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
       return got
-    }, false),
+    }),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }
@@ -233,17 +243,15 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
 /**
  * `take` as a {@link Recycle}: a replacement moved into a resident block
  * carries on the lineage of what it replaces, and `results` note that
- * they hold a stamped buffer. `small`: whether `take` may hand out the
- * storage of a small leaf at all.
+ * they hold a stamped buffer; so do the chunks a donating pass carves
+ * small outputs from.
  */
-function withMoved(results: Returned, take: (old: Tensor) => FloatArray | undefined, small: boolean): Recycle {
-  return Object.assign(take, {
-    moved: (from: FloatArray, to: FloatArray) => {
-      ;(to as Block)[LINEAGE] = results.lineage
-      results.stamped = true
-    },
-    small,
-  })
+function withMoved(results: Returned, take: (old: Tensor) => FloatArray | undefined): Recycle {
+  const stamp = (to: FloatArray): void => {
+    ;(to as Block)[LINEAGE] = results.lineage
+    results.stamped = true
+  }
+  return Object.assign(take, { moved: (_from: FloatArray, to: FloatArray) => stamp(to), carved: stamp })
 }
 
 /** The donation of anything: every tensor of `args` scanned. */
@@ -303,7 +311,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
       b[LINEAGE] = lineage
       taken.push(old)
       return old.data
-    }, true),
+    }),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }

@@ -17,8 +17,8 @@
  *
  * @module core
  */
-import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, recurrence, releaseBatch, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
-import { Arena, type Dtype, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
+import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, recurrence, releaseBatch, residentChunk, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
+import { Arena, type Dtype, allocate, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
 
@@ -31,8 +31,8 @@ export interface Recycle {
   (old: Tensor): FloatArray | undefined
   /** The replacement of storage `from` (handed out above) went into `to` instead: a leaf moved into a resident memory. */
   readonly moved?: (from: FloatArray, to: FloatArray) => void
-  /** False when no leaf of fewer than `SMALL` elements is ever handed out: a pass need not ask for one. */
-  readonly small?: boolean
+  /** A donating pass carved new small outputs from `chunk`: the next donating step writes their replacements over them. */
+  readonly carved?: (chunk: FloatArray) => void
 }
 
 /** What a stage's fused run must do around its own update `u`. */
@@ -146,15 +146,26 @@ function leafPass(
   names: readonly string[],
   nOut: number,
   kernelFor: (dtype: Dtype) => PassKernel,
-  reuse: (ts: readonly Tensor[], i: number) => FloatArray | undefined,
+  reuse: (ts: readonly Tensor[], i: number) => Tensor | undefined,
   checkOrder: readonly number[],
   recycle?: Recycle,
 ): Params[] {
   const moved = recycle?.moved
-  // (asked three times per leaf, a question with a known answer costs a small-leaf step a few per cent)
-  const smallReused = recycle?.small !== false
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
+  // a donating pass carves its batched small outputs from chunks that the next donating steps write over in place:
+  // on WebAssembly resident ones (a pass's in one memory where there is room), where the batch kernel reads and
+  // writes them where they are, staging only the gradients
+  let lastChunk: FloatArray | undefined
+  const carved = recycle?.carved
+  const chunkOf = (dtype: Dtype): FloatArray => {
+    const home = resident ? residentChunk(dtype, lastChunk) : undefined
+    if (home !== undefined) lastChunk = home
+    const chunk = home ?? allocate(dtype, SMALL_CHUNK)
+    carved?.(chunk)
+    return chunk
+  }
+  const batchArenas = carved === undefined ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
   // where in its array the storage `storageOf` last gave starts (past 0 for a small output carved from a chunk), and the arena of that chunk
   let at = 0
   let placedIn: Arena | undefined
@@ -164,13 +175,19 @@ function leafPass(
    * of the arena for a small output, and for a large one a resident block within the budget of blocks held at
    * once (see `residentStorage`) or new storage.
    */
-  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray): FloatArray => {
+  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray, batched = false): FloatArray => {
     at = 0
     placedIn = undefined
-    const old = n < SMALL && !smallReused ? undefined : reuse(ts, i)
-    if (old !== undefined && (!resident || n < SMALL || residentOf(old) !== undefined)) return old
+    const prior = reuse(ts, i)
+    const old = prior?.data
+    if (old !== undefined && n < SMALL) {
+      // in place, where the old tensor's elements are (a small output of a donating step is a view into a chunk)
+      at = prior!.offset
+      return old
+    }
+    if (old !== undefined && (!resident || residentOf(old) !== undefined)) return old
     if (n < SMALL) {
-      placedIn = arenas[i]
+      placedIn = batched ? batchArenas[i] : arenas[i]
       const chunk = placedIn.place(dtype, n)
       at = placedIn.at
       return chunk
@@ -183,8 +200,9 @@ function leafPass(
     moved?.(old, home)
     return home
   }
-  /** Exactly the `n` elements of `storageOf`'s last answer `s` (a chunk when it was placed in one, else exactly them). */
-  const own = (s: FloatArray, n: number): FloatArray => (placedIn !== undefined ? placedIn.placedArray(n) : s)
+  /** Exactly the `n` elements of `storageOf`'s last answer `s` (in a chunk from `at` on, or all of `s`). */
+  const own = (s: FloatArray, n: number): FloatArray =>
+    placedIn !== undefined ? placedIn.placedArray(n) : at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray)
   const arity = trees.length
   // the large or strided leaves, each a run of its own, and the batch of small leaves of each dtype (float32 first), with its kernel
   const alone: (() => unknown)[] = []
@@ -220,7 +238,7 @@ function leafPass(
     const out = new Array<Tensor>(nOut)
     for (let i = 0; i < nOut; i++) {
       // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
-      const s = storageOf(ts, i, dtype, n)
+      const s = storageOf(ts, i, dtype, n, undefined, true)
       addArray(b, arity + i, s, at)
       out[i] = fromStorage(s, shape, at)
     }
@@ -252,6 +270,9 @@ function allRowMajor(ts: readonly Tensor[]): boolean {
   for (let j = 0; j < ts.length; j++) if (!isRowMajor(ts[j])) return false
   return true
 }
+
+/** Elements of an ordinary chunk of a donating pass's small outputs (a resident one has `RESIDENT_CHUNK`). */
+const SMALL_CHUNK = 16384
 
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
 export const SMALL = 4096
@@ -315,7 +336,7 @@ export function recurrencePass<Sc extends string>(
       ? NO_REUSE
       : (ts: readonly Tensor[], i: number) => {
           const old = i >= lead ? ts[1 + i - lead] : apply?.recycle === true ? ts[last] : undefined
-          return old === undefined ? undefined : recycle(old)
+          return old !== undefined && recycle(old) !== undefined ? old : undefined
         }
   // compared against the params (or the state), so a wrong update is the one named
   const stateAt = state.map((_, i) => i + 1)

@@ -3,8 +3,9 @@
  * allocated inside WebAssembly memories, so the compiled kernels read and
  * write them where they are instead of copying every array through the
  * scratch memory. Only what comes from outside (the gradients) is staged.
- * Donated leaves move in once and stay; a pure step's outputs are resident
- * within a budget (see `residentStorage`).
+ * Donated leaves move in once and stay, and so do the chunks a donating
+ * pass carves its small outputs from (`residentChunk`); a pure step's
+ * large outputs are resident within a budget (see `residentStorage`).
  *
  * Each resident memory is created at a fixed size and never grows, so no
  * typed array on it is ever detached. Its layout: the per-call scalars at
@@ -155,7 +156,35 @@ function take(r: Resident, bytes: number): number {
  */
 export function residentStorage(dtype: Dtype, n: number, transient = false, near?: FloatArray, blocks = 1): FloatArray | undefined {
   const width = dtype === 'float32' ? 4 : 8
-  if (registry === undefined || n * width < minBytes || n === 0) return undefined
+  if (n * width < minBytes) return undefined
+  return placeBlock(dtype, n, transient, near, blocks)
+}
+
+/**
+ * Elements of a {@link residentChunk}: large enough that
+ * {@link residentOf} finds it at any setting of the smallest resident
+ * output up to 256 KiB.
+ */
+export const RESIDENT_CHUNK = 65536
+
+/**
+ * A resident block of {@link RESIDENT_CHUNK} elements of `dtype` (in the
+ * memory of `near` when it has room) for a donating pass to carve many
+ * small outputs from, which the next donating steps overwrite in place;
+ * undefined as for {@link residentStorage}. It counts against the budget
+ * of transient blocks. Its contents are unspecified, and it comes back
+ * once the typed array itself is unreachable: what is carved from it must
+ * be views of this very array (`fromStorage(chunk, shape, offset)`), never
+ * arrays of their own over its buffer.
+ */
+export function residentChunk(dtype: Dtype, near?: FloatArray): FloatArray | undefined {
+  return placeBlock(dtype, RESIDENT_CHUNK, true, near, 1)
+}
+
+/** The block of {@link residentStorage}, of any size. */
+function placeBlock(dtype: Dtype, n: number, transient: boolean, near: FloatArray | undefined, blocks: number): FloatArray | undefined {
+  const width = dtype === 'float32' ? 4 : 8
+  if (registry === undefined || n === 0) return undefined
   const bytes = Math.ceil((n * width) / ALIGN) * ALIGN
   if (transient && transientLive + bytes > TRANSIENT_BUDGET) return undefined
   const home = near === undefined ? undefined : residentOf(near)

@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
-import { type BatchKernel, addArray, addLeaf, clearBatch, newBatch, runPacked } from './batch.js'
+import { type Batch, type BatchKernel, addArray, addLeaf, clearBatch, newBatch, part, runPacked } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
@@ -360,22 +360,31 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     }
   }
   if (arrays > STAGING_ARRAYS) return { run: staged, batch }
-  const resident = residentKernel(program, f32, fast, exact32, float32Scalars)
+  const resident = residentKernel(program, f32, fast, exact32, float32Scalars, staged)
   if (resident === undefined) return { run: staged, batch }
   const run: RawKernel = (n, outs, ins, values) => {
     // where the outputs live in a resident memory, the kernel runs there: only the arrays from elsewhere are staged
     const home = n >= UNROLL ? residentOf(outs[0]) : undefined
     if (home === undefined) return staged(n, outs, ins, values)
     const whole = n & ~(UNROLL - 1)
-    resident(home, whole, outs, ins, values)
+    resident.run(home, whole, outs, ins, values)
     // the last elements (fewer than UNROLL) through the scratch memory: a resident kernel never writes past an array
     if (whole < n) staged(n - whole, outs.map((o) => o.subarray(whole) as FloatArray), ins.map((x) => x.subarray(whole) as FloatArray), values)
   }
-  return { run, batch }
+  // a batch whose outputs all lie in one resident memory runs there; any other through the scratch memory
+  const anyBatch: BatchKernel = (b, values) => {
+    if (!resident.batch(b, values)) batch(b, values)
+  }
+  return { run, batch: anyBatch }
 }
 
 /** The kernel of `program` on arrays of one resident memory: per memory, its instance, scalars and staging views. */
-type ResidentRun = (home: Resident, n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], values: ArrayLike<number>) => void
+interface ResidentRun {
+  /** Runs `n` elements (a multiple of {@link UNROLL}) of whole arrays, `outs[0]` in `home`. */
+  readonly run: (home: Resident, n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], values: ArrayLike<number>) => void
+  /** Runs a batch whose every output lies in one resident memory, and returns true; false (nothing run) for any other batch. */
+  readonly batch: (b: Batch, values: ArrayLike<number>) => boolean
+}
 
 /**
  * `program` compiled to read and write its arrays where they are in a
@@ -383,7 +392,14 @@ type ResidentRun = (home: Resident, n: number, outs: readonly FloatArray[], ins:
  * that live elsewhere are staged chunk by chunk through the memory's
  * staging regions. `n` must be a multiple of {@link UNROLL}.
  */
-function residentKernel(program: Program, f32: boolean, fast: boolean, exact32: boolean, float32Scalars: (values: ArrayLike<number>) => boolean): ResidentRun | undefined {
+function residentKernel(
+  program: Program,
+  f32: boolean,
+  fast: boolean,
+  exact32: boolean,
+  float32Scalars: (values: ArrayLike<number>) => boolean,
+  staged: RawKernel,
+): ResidentRun | undefined {
   const arrays = program.inputs + program.outputs.length
   const elem = f32 ? 4 : 8
   const compile = (lanes32: boolean): WebAssembly.Module | undefined => {
@@ -416,10 +432,14 @@ function residentKernel(program: Program, f32: boolean, fast: boolean, exact32: 
     return h
   }
   const bases = new Array<number>(1 + arrays)
-  return (r, n, outs, ins, values) => {
-    const h = homeOf(r)
+  /** Sets the scalars of a call in `h` and picks the lanes they allow. */
+  const prepare = (h: Home, values: ArrayLike<number>): ((...args: number[]) => void) => {
     for (let i = 0; i < program.scalars; i++) h.scalars[i] = values[i]
-    const run = (fast || (h.narrow !== undefined && float32Scalars(values)) ? h.narrow : h.wide) as (...args: number[]) => void
+    return (fast || (h.narrow !== undefined && float32Scalars(values)) ? h.narrow : h.wide) as (...args: number[]) => void
+  }
+  const run: ResidentRun['run'] = (r, n, outs, ins, values) => {
+    const h = homeOf(r)
+    const run = prepare(h, values)
     const all = [...ins, ...outs]
     const here = all.map((a) => residentOf(a) === r)
     // in chunks even when nothing is staged: the engine tiers a function up between calls, not inside one
@@ -437,4 +457,85 @@ function residentKernel(program: Program, f32: boolean, fast: boolean, exact32: 
       for (let i = 0; i < outs.length; i++) if (!here[program.inputs + i]) outs[i].set(h.staging[program.inputs + i].subarray(0, len), start)
     }
   }
+  // the segment of a batch being gathered: per array, whether it is used in place, its array, and its first and next element
+  const inPlace = new Array<boolean>(arrays).fill(false)
+  const segment = new Array<FloatArray>(arrays)
+  const first = new Array<number>(arrays).fill(0)
+  const next = new Array<number>(arrays).fill(0)
+  const tailOuts = new Array<FloatArray>(program.outputs.length)
+  const tailIns = new Array<FloatArray>(program.inputs)
+  /**
+   * A batch whose outputs all lie in one resident memory (the chunks a
+   * donating pass carves its small outputs from) runs there: its leaves
+   * are cut into segments in which every array of that memory goes on,
+   * leaf after leaf, in one array (neighbouring views of one chunk), at
+   * most a staging region long. Each segment is one call of the kernel on
+   * those arrays where they are; the arrays from elsewhere (the gradients)
+   * are packed into the staging regions. The last elements of a segment
+   * that is not a whole number of iterations long go through the scratch
+   * memory.
+   */
+  const batch: ResidentRun['batch'] = (b, values) => {
+    const { count, sizes, arrays: columns, offsets } = b
+    if (count === 0) return false
+    const r = residentOf(columns[program.inputs][0])
+    if (r === undefined) return false
+    for (let j = program.inputs; j < arrays; j++) {
+      const column = columns[j]
+      for (let l = 0, last: FloatArray | undefined; l < count; l++) {
+        if (column[l] !== last && residentOf(column[l]) !== r) return false
+        last = column[l]
+      }
+    }
+    const h = homeOf(r)
+    const call = prepare(h, values)
+    let len = 0
+    const flush = (): void => {
+      const whole = len & ~(UNROLL - 1)
+      if (whole > 0) {
+        bases[0] = whole
+        for (let j = 0; j < arrays; j++) bases[1 + j] = inPlace[j] ? segment[j].byteOffset + first[j] * elem : stagingOffset(j)
+        call(...bases)
+      }
+      if (whole < len) {
+        for (let j = 0; j < arrays; j++) {
+          const a = (inPlace[j] ? segment[j].subarray(first[j] + whole, first[j] + len) : h.staging[j].subarray(whole, len)) as FloatArray
+          if (j < program.inputs) tailIns[j] = a
+          else tailOuts[j - program.inputs] = a
+        }
+        staged(len - whole, tailOuts, tailIns, values)
+      }
+      len = 0
+    }
+    for (let l = 0; l < count; l++) {
+      const n = sizes[l]
+      let joins = len > 0 && len + n <= STAGING_CHUNK
+      for (let j = 0; joins && j < arrays; j++) {
+        const a = columns[j][l]
+        joins = inPlace[j] ? a === segment[j] && offsets[j][l] === next[j] : residentOf(a) !== r
+      }
+      if (!joins) {
+        if (len > 0) flush()
+        for (let j = 0; j < arrays; j++) {
+          const a = columns[j][l]
+          inPlace[j] = j >= program.inputs || residentOf(a) === r
+          segment[j] = a
+          first[j] = offsets[j][l]
+          next[j] = first[j]
+        }
+      }
+      for (let j = 0; j < arrays; j++) {
+        if (inPlace[j]) next[j] += n
+        else h.staging[j].set(part(columns[j][l], offsets[j][l], n), len)
+      }
+      len += n
+    }
+    if (len > 0) flush()
+    // no array of the caller's is kept
+    segment.fill(h.staging[0])
+    tailOuts.fill(h.staging[0])
+    tailIns.fill(h.staging[0])
+    return true
+  }
+  return { run, batch }
 }

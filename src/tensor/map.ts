@@ -12,7 +12,7 @@
  *
  * @module tensor
  */
-import { InvalidTensorError, ShapeError, describe } from '../errors/index.js'
+import { ConfigError, InvalidTensorError, ShapeError, describe } from '../errors/index.js'
 import { outputStorage } from './pool.js'
 import { TAKEN, donatedError } from './taken.js'
 import { type Dtype, type FloatArray, type Tensor, allocate, arrayOver, assertTensor, dtypeOf, formatShape, fromStorage, isRowMajor, shapeEquals, sizeOf } from './tensor.js'
@@ -189,6 +189,17 @@ const CHUNK = 16384
  * @category kernels
  */
 export class Arena {
+  /**
+   * `chunkOf`, when given, supplies the chunks {@link place} carves from
+   * (at least 16384 elements, contents unspecified). Such a chunk may come
+   * back to its supplier once the chunk array itself is unreachable, so
+   * what is placed in it must be a view of that array
+   * (`fromStorage(chunk, shape, at)`): an arena with a supplier hands out
+   * no arrays of their own (`take`, `output` and `placedArray` throw a
+   * `ConfigError`).
+   */
+  constructor(private readonly chunkOf?: (dtype: Dtype) => FloatArray) {}
+
   /** The current chunk, its buffer and how much of it is used, per dtype (float32 first). */
   private readonly chunks: [FloatArray | undefined, FloatArray | undefined] = [undefined, undefined]
   private readonly buffers: [ArrayBuffer | undefined, ArrayBuffer | undefined] = [undefined, undefined]
@@ -232,8 +243,8 @@ export class Arena {
     if (!(Number.isInteger(n) && n >= 0 && n <= CHUNK)) throw new ShapeError('n', `expected a whole number of elements from 0 to ${CHUNK}, got ${n}`)
     const i = dtype === 'float32' ? 0 : 1
     let c = this.chunks[i]
-    if (c === undefined || this.used[i] + n > CHUNK) {
-      c = this.chunks[i] = allocate(dtype, CHUNK)
+    if (c === undefined || this.used[i] + n > c.length) {
+      c = this.chunks[i] = this.chunkOf?.(dtype) ?? allocate(dtype, CHUNK)
       this.buffers[i] = c.buffer as ArrayBuffer
       this.used[i] = 0
     }
@@ -248,6 +259,9 @@ export class Arena {
    * own (made over the chunk's buffer: about half the cost of `subarray`).
    */
   placedArray(n: number): FloatArray {
+    if (this.chunkOf !== undefined) {
+      throw new ConfigError('chunkOf', 'an arena whose chunks come from a supplier hands out views of them only (fromStorage(chunk, shape, at)), not arrays of their own')
+    }
     const f32 = this.last === 0
     return arrayOver(f32 ? 'float32' : 'float64', this.buffers[this.last]!, (f32 ? 4 : 8) * this.placed, n)
   }
