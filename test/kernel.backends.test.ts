@@ -503,7 +503,7 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
 
   it('on wasm, donating steps write small leaves in place in resident chunks, with the JavaScript backend’s bits', () => {
     if (!wasmSupported()) return
-    // 300 leaves of 1..29 elements (segments that are not whole iterations long), float32 and float64
+    // 300 leaves of 1..29 elements (segments that are not whole iterations long), float32 and float64, some strided
     const make = (phase: number): Tensor[] =>
       Array.from({ length: 300 }, (_, i) => {
         const n = 1 + ((i * 7) % 29)
@@ -518,7 +518,9 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
       const seen: Tensor[][] = []
       for (let step = 0; step < 4; step++) {
         const before = (p as Tensor[]).map((t) => [t.data, t.offset] as const)
-        ;[p, s] = opt.step(p, make(step + 1), s)
+        // every ninth gradient a reversed view: its leaf runs on its own, beside the batch, in place all the same
+        const grads = make(step + 1).map((g, i) => (i % 9 === 0 ? copy(g.step(-1)).step(-1) : g))
+        ;[p, s] = opt.step(p, grads, s)
         const out = p as Tensor[]
         if (backend === 'wasm' && step >= 2) {
           // in place, every one; in resident chunks, the float32 ones at least (a float64 chunk is twice as large,

@@ -165,19 +165,17 @@ function leafPass(
     carved?.(chunk)
     return chunk
   }
-  const batchArenas = carved === undefined ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
-  // where in its array the storage `storageOf` last gave starts (past 0 for a small output carved from a chunk), and the arena of that chunk
+  const chunkArenas = carved === undefined ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
+  // where in its array the storage `storageOf` last gave starts (past 0 for a small output in a chunk)
   let at = 0
-  let placedIn: Arena | undefined
   /**
    * Where output `i` goes: the donated buffer when there is one, except that on WebAssembly a large donated
    * buffer moves once into a resident memory (where the kernel works in place) and stays there; else a chunk
    * of the arena for a small output, and for a large one a resident block within the budget of blocks held at
    * once (see `residentStorage`) or new storage.
    */
-  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray, batched = false): FloatArray => {
+  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray): FloatArray => {
     at = 0
-    placedIn = undefined
     const prior = reuse(ts, i)
     const old = prior?.data
     if (old !== undefined && n < SMALL) {
@@ -187,9 +185,8 @@ function leafPass(
     }
     if (old !== undefined && (!resident || residentOf(old) !== undefined)) return old
     if (n < SMALL) {
-      placedIn = batched ? batchArenas[i] : arenas[i]
-      const chunk = placedIn.place(dtype, n)
-      at = placedIn.at
+      const chunk = chunkArenas[i].place(dtype, n)
+      at = chunkArenas[i].at
       return chunk
     }
     if (!resident) return old ?? arenas[i].output(dtype, n)
@@ -200,9 +197,6 @@ function leafPass(
     moved?.(old, home)
     return home
   }
-  /** Exactly the `n` elements of `storageOf`'s last answer `s` (in a chunk from `at` on, or all of `s`). */
-  const own = (s: FloatArray, n: number): FloatArray =>
-    placedIn !== undefined ? placedIn.placedArray(n) : at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray)
   const arity = trees.length
   // the large or strided leaves, each a run of its own, and the batch of small leaves of each dtype (float32 first), with its kernel
   const alone: (() => unknown)[] = []
@@ -217,14 +211,20 @@ function leafPass(
     if (n === 0 || n >= SMALL || !allRowMajor(ts)) {
       // a leaf of its own, run once the walk is done too
       const specs = new Array<FloatArray>(nOut)
+      const out = new Array<Tensor>(nOut)
       let near: FloatArray | undefined
       for (let i = 0; i < nOut; i++) {
-        specs[i] = own(storageOf(ts, i, dtype, n, near), n)
+        const s = storageOf(ts, i, dtype, n, near)
+        // the kernel writes exactly the leaf's elements; the tensor is a view of the storage itself (a small
+        // one of its chunk, which it keeps: a resident chunk comes back once its array is unreachable,
+        // whatever arrays over its buffer remain)
+        specs[i] = at === 0 && s.length === n ? s : (s.subarray(at, at + n) as FloatArray)
+        out[i] = fromStorage(s, shape, at)
         if (near === undefined && resident && residentOf(specs[i]) !== undefined) near = specs[i]
       }
       const inputs = ts.slice()
       alone.push(() => mapInto(inputs, specs, kernel))
-      return specs.map((spec) => fromStorage(spec, shape))
+      return out
     }
     const d = dtype === 'float32' ? 0 : 1
     let b = batches[d]
@@ -238,7 +238,7 @@ function leafPass(
     const out = new Array<Tensor>(nOut)
     for (let i = 0; i < nOut; i++) {
       // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
-      const s = storageOf(ts, i, dtype, n, undefined, true)
+      const s = storageOf(ts, i, dtype, n)
       addArray(b, arity + i, s, at)
       out[i] = fromStorage(s, shape, at)
     }
