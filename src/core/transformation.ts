@@ -174,9 +174,8 @@ export interface OptimizerOptions {
    * tensor to a step again throws a `DonatedBufferError`. Only row-major
    * tensors with offset 0 whose storage is exactly their size, shared with no
    * other tensor of the step, are recycled; the rest get new buffers. Small
-   * leaves (under 4096 elements) are recycled only when they come from the
-   * caller: those of a donating step's own results get new storage carved
-   * from shared chunks, which costs less than tracking them.
+   * leaves (under 4096 elements) of a donating step's own results are views
+   * into chunks the step carved, written over in place by the next one.
    * Results are bit-identical to the pure step's. If a donating step throws,
    * what it was given counts as donated (it may be partly overwritten).
    */
