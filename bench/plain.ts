@@ -66,6 +66,8 @@ export function adamFactor(t: number): number {
  * `p, m, v` from element `from` on and `g` from 0, and writes the new
  * params and moments into `pOut, mOut, vOut` from element `to` on (the
  * floor of a pure step whose outputs are views into shared chunks).
+ * {@link adamInto} stays a loop of its own, without the offsets: it is the
+ * plain loop every ratio of (b) is measured against.
  */
 export function adamAt(
   n: number,

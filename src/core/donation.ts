@@ -196,7 +196,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   const kept: Returned = { lineage, stamped: false }
   let whole = true
   return {
-    recycle: withMoved(kept, (old) => {
+    recycle: withPlaced(kept, (old) => {
       const a = old.data as Block
       // a small leaf (its size, not its storage's): a view into a chunk that a donating pass of these results
       // carved (stamped with their lineage) is written over in place, each tensor at its own elements; any other
@@ -241,17 +241,18 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
 }
 
 /**
- * `take` as a {@link Recycle}: a replacement moved into a resident block
- * carries on the lineage of what it replaces, and `results` note that
- * they hold a stamped buffer; so do the chunks a donating pass carves
- * small outputs from.
+ * `take` as a {@link Recycle}: new storage the step places its results in
+ * (a large leaf moved into a resident block, a chunk of small outputs)
+ * carries on their lineage, and `results` note that they hold a stamped
+ * buffer.
  */
-function withMoved(results: Returned, take: (old: Tensor) => FloatArray | undefined): Recycle {
-  const stamp = (to: FloatArray): void => {
-    ;(to as Block)[LINEAGE] = results.lineage
-    results.stamped = true
-  }
-  return Object.assign(take, { moved: (_from: FloatArray, to: FloatArray) => stamp(to), carved: stamp })
+function withPlaced(results: Returned, take: (old: Tensor) => FloatArray | undefined): Recycle {
+  return Object.assign(take, {
+    placed: (storage: FloatArray) => {
+      ;(storage as Block)[LINEAGE] = results.lineage
+      results.stamped = true
+    },
+  })
 }
 
 /** The donation of anything: every tensor of `args` scanned. */
@@ -294,7 +295,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
   const kept: Returned = { lineage, stamped: false }
   let whole = true
   return {
-    recycle: withMoved(kept, (old) => {
+    recycle: withPlaced(kept, (old) => {
       if (blocks.size > 0 && blocks.get(old.data) === 1) {
         blocks.set(old.data, 2) // taken once
         ;(old.data as Block)[LINEAGE] = lineage

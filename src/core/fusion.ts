@@ -17,7 +17,7 @@
  *
  * @module core
  */
-import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, recurrence, releaseBatch, residentChunk, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
+import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, recurrence, releaseBatch, RESIDENT_CHUNK, residentChunk, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
 import { Arena, type Dtype, allocate, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
 import { type Tree, zipMany } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
@@ -29,10 +29,12 @@ export type Factor = (dtype: Dtype) => number
 export interface Recycle {
   /** The storage of `old` for its replacement, handed out once, when it can be taken over. */
   (old: Tensor): FloatArray | undefined
-  /** The replacement of storage `from` (handed out above) went into `to` instead: a leaf moved into a resident memory. */
-  readonly moved?: (from: FloatArray, to: FloatArray) => void
-  /** A donating pass carved new small outputs from `chunk`: the next donating step writes their replacements over them. */
-  readonly carved?: (chunk: FloatArray) => void
+  /**
+   * New storage of the step's results that the next donating step may write
+   * over: a large leaf moved into a resident block instead of the buffer
+   * handed out above, or a chunk a pass carves its small outputs from.
+   */
+  readonly placed?: (storage: FloatArray) => void
 }
 
 /** What a stage's fused run must do around its own update `u`. */
@@ -150,22 +152,21 @@ function leafPass(
   checkOrder: readonly number[],
   recycle?: Recycle,
 ): Params[] {
-  const moved = recycle?.moved
+  const placed = recycle?.placed
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
-  // a donating pass carves its batched small outputs from chunks that the next donating steps write over in place:
-  // on WebAssembly resident ones (a pass's in one memory where there is room), where the batch kernel reads and
-  // writes them where they are, staging only the gradients
+  // a donating pass carves its small outputs from chunks that the next donating steps write over in place: on
+  // WebAssembly resident ones (a pass's in one memory where there is room), where the batch kernel reads and writes
+  // them where they are, staging only the gradients; elsewhere, or past the budget, ordinary ones of the same size
   let lastChunk: FloatArray | undefined
-  const carved = recycle?.carved
   const chunkOf = (dtype: Dtype): FloatArray => {
     const home = resident ? residentChunk(dtype, lastChunk) : undefined
     if (home !== undefined) lastChunk = home
-    const chunk = home ?? allocate(dtype, SMALL_CHUNK)
-    carved?.(chunk)
+    const chunk = home ?? allocate(dtype, RESIDENT_CHUNK)
+    placed?.(chunk)
     return chunk
   }
-  const chunkArenas = carved === undefined ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
+  const chunkArenas = placed === undefined ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
   // where in its array the storage `storageOf` last gave starts (past 0 for a small output in a chunk)
   let at = 0
   /**
@@ -194,7 +195,7 @@ function leafPass(
     if (old === undefined) return residentStorage(dtype, n, true, near, nOut) ?? arenas[i].output(dtype, n)
     const home = residentStorage(dtype, n, false, near, nOut)
     if (home === undefined) return old
-    moved?.(old, home)
+    placed?.(home)
     return home
   }
   const arity = trees.length
@@ -270,9 +271,6 @@ function allRowMajor(ts: readonly Tensor[]): boolean {
   for (let j = 0; j < ts.length; j++) if (!isRowMajor(ts[j])) return false
   return true
 }
-
-/** Elements of an ordinary chunk of a donating pass's small outputs (a resident one has `RESIDENT_CHUNK`). */
-const SMALL_CHUNK = 16384
 
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
 export const SMALL = 4096

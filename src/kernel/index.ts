@@ -10,4 +10,4 @@ export { type Batch, type BatchKernel, addArray, addLeaf, newBatch, releaseBatch
 export { type Compiled, type RawKernel } from './js.js'
 export { type Precision, wasmSupported } from './wasm.js'
 export { type Backend, type Epilogue, type Fused, type Recurrence, activeBackend, compile, compiled, fuse, program, recurrence, setBackend } from './recurrence.js'
-export { residentChunk, residentOf, residentStorage, setResidentMinBytes } from './resident.js'
+export { RESIDENT_CHUNK, residentChunk, residentOf, residentStorage, setResidentMinBytes } from './resident.js'
