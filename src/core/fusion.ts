@@ -203,6 +203,7 @@ function leafPass(
   const alone: (() => unknown)[] = []
   const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
+  const smallOut = new Array<Tensor>(nOut)
   const pass = (ts: Tensor[]): Tensor[] => {
     const t0 = ts[0]
     const dtype = dtypeOfArray(t0.data) // (the walk has checked that every leaf is a tensor, and not emptied)
@@ -236,7 +237,8 @@ function leafPass(
     // (the walk has refused any leaf a donating step emptied)
     addLeaf(b, n)
     for (let j = 0; j < arity; j++) addArray(b, j, ts[j].data, ts[j].offset)
-    const out = new Array<Tensor>(nOut)
+    // (the walk copies a leaf's outputs out of the array it gets at once: one array serves every small leaf)
+    const out = smallOut
     for (let i = 0; i < nOut; i++) {
       // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
       const s = storageOf(ts, i, dtype, n)

@@ -92,7 +92,8 @@ function setKey(o: Record<string, unknown>, key: string, v: unknown): void {
  * structure (and, for tensor leaves, in shape and dtype), calls `onLeaf` with
  * the N leaves at each leaf position and the live path, and builds `nOut`
  * output trees of the first tree's structure from the `nOut` values `onLeaf`
- * returns. Containers it builds are frozen. A cycle in the first tree (a
+ * returns (read from the array `onLeaf` returns at once, so `onLeaf` may
+ * return one array each time; a root that is a leaf returns it as is). Containers it builds are frozen. A cycle in the first tree (a
  * container that contains itself) is a `StructureError` naming the path
  * where it closes. A tensor that a donating step emptied is a
  * `DonatedBufferError` naming its path.
@@ -130,7 +131,7 @@ export function walk<R>(
   const go = (nodes: readonly unknown[]): unknown[] => {
     const first = nodes[0]
     if (isLeaf(first)) {
-      const tensor = isTensor(first) // once per position, not once per tree
+      const tensor = isLeaf === isTensor || isTensor(first) // once per position, not once per tree
       // a tensor a donating step emptied is never read, nor carried into a result
       if (tensor && isTaken(first as Tensor)) throw donatedError(formatPath(names[0] ?? 'tree', path))
       for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j, tensor)
@@ -197,7 +198,8 @@ export function walk<R>(
       if (isTaken(b)) throw donatedError(leafPath(j))
       // with isTensor as the leaf test, b passed it just above
       if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
-      if (shapes && !shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
+      // (a library's outputs of one shape share one frozen shape array: identity first)
+      if (shapes && a.shape !== b.shape && !shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
         throw new DtypeError(leafPath(j), `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
       }
