@@ -355,11 +355,32 @@ export function adamManyLeaves(mode: ManyLeavesMode): (smoke: boolean, rounds: R
  * ours' collections): the plain loop returning a new view over each leaf's
  * own storage (what a donating step hands back), then returning new tensors
  * over fresh storage (what a pure step must), each interleaved with the
- * plain in-place loop.
+ * plain in-place loop. Then ours, pure and donating, over the same elements
+ * as one leaf, beside the plain loop over the leaves and the rounding one
+ * (for the bit check): the same kernel with no per-leaf work, so that the
+ * lines of (b) read as this plus what thousands of leaves cost.
  */
 export async function manyLeavesFloors(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
-  const { name, p0, g0 } = manyLeaves(smoke)
+  const { name, size, p0, g0 } = manyLeaves(smoke)
   const lines: Line[] = []
+  const whole = (arrays: readonly Float32Array[]): Float32Array => {
+    const out = new Float32Array(arrays.length * size)
+    arrays.forEach((a, i) => out.set(a, i * size))
+    return out
+  }
+  for (const mode of ['pure', 'donate'] as const) {
+    const label = mode === 'pure' ? 'ours, one leaf' : 'ours, donate, one leaf'
+    const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
+    const one = ours(adam(), [fromStorage(whole(p0), [p0.length * size])], [fromStorage(whole(g0), [g0.length * size])], mode)
+    const contestants = await checkSteps([
+      plainOverLeaves(p0, g0),
+      { name: 'hand', run: () => adamInPlaceLeaves(hand.p, g0, hand.m, hand.v, ++hand.t) },
+      { name: label, run: one.step },
+    ])
+    const checks = { [label]: compare(one.params(), [whole(hand.p)]) }
+    const m = await interleaved(contestants, rounds)
+    lines.push(...linesOf(`${name}, as one leaf of ${p0.length * size}${mode === 'donate' ? ', donating' : ''}`, m, checks, 'plain'))
+  }
   for (const fresh of [false, true]) {
     const label = fresh ? 'plain, new tensors' : 'plain, new views'
     const plain = plainOverLeaves(p0, g0)
