@@ -234,6 +234,39 @@ describe('optimizer(tx, { donate: true })', () => {
     expectUnchanged(kept)
   })
 
+  it('checks the gradients against its own results whichever pass writes first, and then runs as the pure step', () => {
+    // a large leaf and small ones; the optax clip is a pass of its own before Adam's, over the gradients but writing
+    // new storage, so the first pass that writes over the results (Adam's) zips the clipped updates, not the gradients
+    const tree = (seed: number): Params => ({ bias: filled([6], 'float32', seed), big: filled([300, 300], 'float32', seed + 1) })
+    for (const make of [() => adam(0.05) as Tx, () => chain(clipByTotalNorm(1, { flavor: 'optax' }), adam(0.05)) as Tx]) {
+      const pure = optimizer(make())
+      const opt = optimizer(make(), { donate: true })
+      let [p, s] = [tree(1), opt.init(tree(1))]
+      let [q, r] = [tree(1), pure.init(tree(1))]
+      for (let step = 0; step < 3; step++) {
+        ;[p, s] = opt.step(p, tree(10 + step), s)
+        ;[q, r] = pure.step(q, tree(10 + step), r)
+      }
+      for (const leaf of ['big', 'bias']) {
+        // a gradient that is one of the returned leaves (in storage the step would write over): never written
+        const grads = { ...(tree(40) as object), [leaf]: (p as Record<string, Tensor>)[leaf] } as Params
+        const want = pure.step(q, copied(grads), r)
+        const kept = snapshot((p as Record<string, Tensor>)[leaf])
+        const got = opt.step(p, grads, s)
+        expectSameBits(got[0], want[0])
+        expectSameBits(got[1], want[1])
+        expectUnchanged(kept)
+        ;[p, s] = got as [Params, unknown]
+        ;[q, r] = want as [Params, unknown]
+        // and the step after it runs on as before
+        ;[p, s] = opt.step(p, tree(50), s)
+        ;[q, r] = pure.step(q, tree(50), r)
+        expectSameBits(p, q)
+        expectSameBits(s, r)
+      }
+    }
+  })
+
   it('follows the pure trajectory when a stage keeps the updates it was given in its state', () => {
     // trace's update is its new state; a stage after it keeps that tensor and reads it back at the next step
     const keepLast = transformation<{ readonly last: Params }>({

@@ -15,8 +15,12 @@
  * the step's lineage (a token its results carry on); such a buffer belongs
  * to exactly one tensor of them when the transformation's state holds only
  * tensors it computed, each once (`FastPath.ownState`); and the trees are
- * frozen. Only the gradients are scanned then, for a buffer of the lineage
- * (and not at all when the results hold none). A step that could not take
+ * frozen. Only the gradients are checked then, for a buffer of the lineage
+ * (and not at all when the results hold none): by the first pass that
+ * writes, on each leaf as it zips them, or by a scan when it does not zip
+ * them (`Reads` in `core/fusion`). A gradient in such a buffer makes the
+ * step start again, before anything is written, with everything scanned
+ * (`RESCAN`). A step that could not take
  * over a large buffer it could own (a leaf that moved, a buffer two tensors
  * shared) gives its results no lineage: the next step scans.
  *
@@ -34,7 +38,7 @@ import { type FloatArray, type Tensor, isRowMajor, isTensor, sizeOf } from '../t
 import { donatedError, markTaken } from '../tensor/taken.js'
 import { isPlainObject, walk } from '../tree/index.js'
 import { residentOf } from '../kernel/index.js'
-import { type Recycle, SMALL } from './fusion.js'
+import { RESCAN, type Reads, type Recycle, SMALL } from './fusion.js'
 
 /**
  * `t`'s storage when it holds exactly `t`'s elements in row-major order
@@ -82,6 +86,8 @@ type Block = FloatArray & { [LINEAGE]?: object; [TWICE]?: object }
 interface Returned {
   readonly lineage: object
   stamped: boolean
+  /** Some buffer (not only typed arrays: chunks, resident blocks) carries the lineage: only then is a gradient's buffer looked at. */
+  buffers: boolean
 }
 
 /** The params and state each donating step returned, when it took over every buffer it could. */
@@ -143,9 +149,11 @@ export interface Donation {
  * step returned are not scanned (see the module comment); `ownState` says
  * that this step's results may be treated so in turn (every tensor of the
  * transformation's state is one it computed, held once: `FastPath.ownState`).
+ * `rescan` scans everything whatever the roots are: the step again after a
+ * pass threw `RESCAN`.
  */
-export function donation(args: readonly (readonly [string, unknown])[], donors: number, ownState = false): Donation {
-  return returned(args, donors, ownState) ?? scanned(args, donors, ownState)
+export function donation(args: readonly (readonly [string, unknown])[], donors: number, ownState = false, rescan = false): Donation {
+  return (rescan ? undefined : returned(args, donors, ownState)) ?? scanned(args, donors, ownState)
 }
 
 /**
@@ -172,28 +180,47 @@ function stampOf(a: FloatArray): object | undefined {
  * The donation of roots one donating step returned (see the module
  * comment): no scan of them, and a large leaf's buffer is taken over when
  * it carries their lineage and no gradient lives in one that does (the
- * gradients are scanned only when the roots hold such a buffer). A small
- * leaf (under `SMALL` elements) is written over in place when it is a
- * view into a chunk of the lineage. Undefined when the roots are not such,
- * or a gradient shares a buffer or chunk of the lineage (then everything
- * is scanned).
+ * gradients are checked only when the roots hold such a buffer: with one
+ * tree not handed over, by the step's first writing pass, see `Reads`). A
+ * small leaf (under `SMALL` elements) is written over in place when it is
+ * a view into a chunk of the lineage. Undefined when the roots are not
+ * such, or (with more than one tree not handed over) a gradient shares a
+ * buffer or chunk of the lineage (then everything is scanned).
  */
 function returned(args: readonly (readonly [string, unknown])[], donors: number, ownState: boolean): Donation | undefined {
   const found = lineageOf(args, donors)
   if (found === undefined) return undefined
-  const { lineage, stamped } = found
-  checkNotDonated(args.slice(0, donors))
-  if (stamped) {
-    let shared = false
-    scan(args.slice(donors), (t) => {
-      if (stampOf(t.data) === lineage) shared = true
+  const { lineage, stamped, buffers } = found
+  checkNotDonated(args)
+  // what is not handed over (the gradients) must not lie in a buffer or chunk of the lineage; nothing to check when
+  // the results hold no such storage (nothing can be taken over then)
+  // (the buffer's getter costs about 20 ns a tensor: read only when some buffer carries the lineage)
+  const clean = buffers ? (t: Tensor): boolean => stampOf(t.data) !== lineage : (t: Tensor): boolean => (t.data as Block)[LINEAGE] !== lineage
+  const unclean = (values: readonly (readonly [string, unknown])[]): boolean => {
+    let found = false
+    scan(values, (t) => {
+      if (!clean(t)) found = true
     })
-    if (shared) return undefined
-  } else checkNotDonated(args.slice(donors)) // nothing can be taken over: no tensor of the gradients matters (the pass reads them)
+    return found
+  }
+  let reads: Reads | undefined
+  if (stamped && args.length === donors + 1) {
+    // one tree: checked by the first pass that writes, on the leaves it zips when it zips it, else scanned then
+    let checked = false
+    reads = {
+      root: args[donors][1],
+      clean,
+      writing: (zippedClean) => {
+        if (checked) return
+        if (!zippedClean && unclean(args.slice(donors))) throw RESCAN
+        checked = true
+      },
+    }
+  } else if (stamped && unclean(args.slice(donors))) return undefined
   // taken buffers are stamped with this call's token (in TWICE, as the scan's stamps: a buffer is taken once)
   const token = {}
   const taken: Tensor[] = []
-  const kept: Returned = { lineage, stamped: false }
+  const kept: Returned = { lineage, stamped: false, buffers }
   let whole = true
   return {
     recycle: withPlaced(kept, (old) => {
@@ -216,7 +243,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
       else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
       return got
-    }),
+    }, reads),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }
@@ -236,7 +263,7 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
   if (results === undefined || outputs.length !== donors) return
   // (the results of a transformation that owns its state hold only this step's outputs: stamped when taken over or moved)
   if (taken.length > 0) results.stamped = true
-  const frozen: Returned = Object.freeze({ lineage: results.lineage, stamped: results.stamped })
+  const frozen: Returned = Object.freeze({ lineage: results.lineage, stamped: results.stamped, buffers: results.buffers })
   for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, frozen)
 }
 
@@ -246,12 +273,13 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
  * carries on their lineage, and `results` note that they hold a stamped
  * buffer.
  */
-function withPlaced(results: Returned, take: (old: Tensor) => FloatArray | undefined): Recycle {
+function withPlaced(results: Returned, take: (old: Tensor) => FloatArray | undefined, reads?: Reads): Recycle {
   return Object.assign(take, {
     placed: (storage: FloatArray) => {
       ;(storage as Block)[LINEAGE] = results.lineage
       results.stamped = true
     },
+    reads,
   })
 }
 
@@ -292,7 +320,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
   const taken: Tensor[] = []
   // what this step takes over is stamped with a new lineage, which its results carry on when it took everything it could
   const lineage = {}
-  const kept: Returned = { lineage, stamped: false }
+  const kept: Returned = { lineage, stamped: false, buffers: false }
   let whole = true
   return {
     recycle: withPlaced(kept, (old) => {
@@ -310,6 +338,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
       }
       b[TWICE] = token // taken once
       b[LINEAGE] = lineage
+      kept.buffers = true
       taken.push(old)
       return old.data
     }),

@@ -35,7 +35,33 @@ export interface Recycle {
    * handed out above, or a chunk a pass carves its small outputs from.
    */
   readonly placed?: (storage: FloatArray) => void
+  /** The tree the step only reads (the gradients), which nothing it writes over may hold: see {@link Reads}. */
+  readonly reads?: Reads
 }
+
+/**
+ * The check that a donating step's writes leave the gradients alone, made
+ * by the first pass that writes: a pass that zips `root` checks each of its
+ * leaves with `clean` as it walks them, and every pass calls `writing`
+ * before it writes anything. `writing(true)` says the pass zipped `root`
+ * and found every leaf clean; `writing(false)`, that it did not zip it (the
+ * donation then checks `root` itself) or found a leaf that is not. Where a
+ * leaf is not clean `writing` throws {@link RESCAN}, before anything of the
+ * step is written.
+ */
+export interface Reads {
+  readonly root: unknown
+  /** False when `t` lies in storage the step may write over. */
+  readonly clean: (t: Tensor) => boolean
+  readonly writing: (checked: boolean) => void
+}
+
+/**
+ * Thrown by {@link Reads.writing} when a gradient lies in storage the step
+ * meant to write over: the step starts again with every buffer scanned
+ * (see `core/donation`). Never seen outside a donating step.
+ */
+export const RESCAN: unique symbol = Symbol('ndoptax donation: scan everything')
 
 /** What a stage's fused run must do around its own update `u`. */
 export interface Fusion {
@@ -153,6 +179,10 @@ function leafPass(
   recycle?: Recycle,
 ): Params[] {
   const placed = recycle?.placed
+  // the gradients, when this pass zips them: it checks their leaves for the step (see Reads)
+  const reads = recycle?.reads
+  const watched = reads === undefined ? -1 : trees.indexOf(reads.root as Tree)
+  let clean = true
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
   // a donating pass carves its small outputs from chunks that the next donating steps write over in place: on
@@ -205,6 +235,7 @@ function leafPass(
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const smallOut = new Array<Tensor>(nOut)
   const pass = (ts: Tensor[]): Tensor[] => {
+    if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
     const t0 = ts[0]
     const dtype = dtypeOfArray(t0.data) // (the walk has checked that every leaf is a tensor, and not emptied)
     const shape = t0.shape
@@ -254,7 +285,8 @@ function leafPass(
     for (let j = 0; j < ts.length; j++) inKernelOrder[checkOrder[j]] = ts[j]
     return pass(inKernelOrder)
   }) as Params[]
-  // nothing is written before the walk has checked every leaf
+  // nothing is written before the walk has checked every leaf (and, under donation, the step has checked the gradients)
+  reads?.writing(watched >= 0 && clean)
   for (const run of alone) run()
   for (let d = 0; d < 2; d++) {
     const b = batches[d]

@@ -8,7 +8,7 @@ import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
 import { ConfigError, StructureError, checkFunction, checkOptions, describe } from '../errors/index.js'
 import { type Tree, assertSameStructure } from '../tree/index.js'
 import { checkNotDonated, donation } from './donation.js'
-import { type Fusion, endsWithProjection, isNeutral, ownsState, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
+import { type Fusion, RESCAN, endsWithProjection, isNeutral, ownsState, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
 import type { Precision } from '../kernel/index.js'
 import type { GradientTransformation, Params, UpdateFn } from './types.js'
 
@@ -238,17 +238,25 @@ export function optimizer<S>(tx: GradientTransformation<S>, options?: OptimizerO
         throw e
       }
     }
-    const { recycle, finish } = donation(args, 2, own)
+    let d = donation(args, 2, own)
+    const attempt = (): readonly [Params, S] => runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle: d.recycle, precision })
     let result: readonly [Params, S] | undefined
     try {
       // a wrong gradient is refused by the first pass that zips it, before that pass writes anything
-      result = runFused(tx, grads, state, params, { apply: { params, recycle: true }, recycle, precision })
+      try {
+        result = attempt()
+      } catch (e) {
+        if (e !== RESCAN) throw e
+        // a gradient lies in storage the step meant to write over, found before anything was written: scan everything
+        d = donation(args, 2, own, true)
+        result = attempt()
+      }
       return result
     } catch (e) {
       assertSameStructure([params, grads], ['params', 'grads'])
       throw e
     } finally {
-      finish(result ?? [])
+      d.finish(result ?? [])
     }
   }
   return {
