@@ -12,6 +12,7 @@ import { adam, sgd } from '../src/optimizers/index.js'
 import { type Dtype, type Tensor, add, copy, fromStorage, tensor, toArray } from '../src/tensor/index.js'
 import { clipByTotalNorm, constrainParams, scaleByLearningRate, trace, treewise } from '../src/transforms/index.js'
 import { leaves, mapTree, zipTrees } from '../src/tree/index.js'
+import { setBackend, wasmSupported } from '../src/kernel/index.js'
 import { expectUnchanged, snapshot, thrown } from './helpers/constraints.js'
 import { expectSameBits, stateTensors } from './helpers/optimizers.js'
 import { fillValues } from './helpers/views.js'
@@ -237,32 +238,43 @@ describe('optimizer(tx, { donate: true })', () => {
   it('checks the gradients against its own results whichever pass writes first, and then runs as the pure step', () => {
     // a large leaf and small ones; the optax clip is a pass of its own before Adam's, over the gradients but writing
     // new storage, so the first pass that writes over the results (Adam's) zips the clipped updates, not the gradients
+    // on both backends: a large leaf moves into a resident block on WebAssembly (its array stamped), and stays in
+    // the caller's buffer on JavaScript (the buffer stamped, which a view of the leaf shares)
     const tree = (seed: number): Params => ({ bias: filled([6], 'float32', seed), big: filled([300, 300], 'float32', seed + 1) })
-    for (const make of [() => adam(0.05) as Tx, () => chain(clipByTotalNorm(1, { flavor: 'optax' }), adam(0.05)) as Tx]) {
-      const pure = optimizer(make())
-      const opt = optimizer(make(), { donate: true })
-      let [p, s] = [tree(1), opt.init(tree(1))]
-      let [q, r] = [tree(1), pure.init(tree(1))]
-      for (let step = 0; step < 3; step++) {
-        ;[p, s] = opt.step(p, tree(10 + step), s)
-        ;[q, r] = pure.step(q, tree(10 + step), r)
-      }
-      for (const leaf of ['big', 'bias']) {
-        // a gradient that is one of the returned leaves (in storage the step would write over): never written
-        const grads = { ...(tree(40) as object), [leaf]: (p as Record<string, Tensor>)[leaf] } as Params
-        const want = pure.step(q, copied(grads), r)
-        const kept = snapshot((p as Record<string, Tensor>)[leaf])
-        const got = opt.step(p, grads, s)
-        expectSameBits(got[0], want[0])
-        expectSameBits(got[1], want[1])
-        expectUnchanged(kept)
-        ;[p, s] = got as [Params, unknown]
-        ;[q, r] = want as [Params, unknown]
-        // and the step after it runs on as before
-        ;[p, s] = opt.step(p, tree(50), s)
-        ;[q, r] = pure.step(q, tree(50), r)
-        expectSameBits(p, q)
-        expectSameBits(s, r)
+    const makers = [() => adam(0.05) as Tx, () => chain(clipByTotalNorm(1, { flavor: 'optax' }), adam(0.05)) as Tx]
+    const backends = wasmSupported() ? (['wasm', 'js'] as const) : (['js'] as const)
+    for (const [backend, make] of backends.flatMap((b) => makers.map((m) => [b, m] as const))) {
+      const previous = setBackend(backend)
+      try {
+        const pure = optimizer(make())
+        const opt = optimizer(make(), { donate: true })
+        let [p, s] = [tree(1), opt.init(tree(1))]
+        let [q, r] = [tree(1), pure.init(tree(1))]
+        for (let step = 0; step < 3; step++) {
+          ;[p, s] = opt.step(p, tree(10 + step), s)
+          ;[q, r] = pure.step(q, tree(10 + step), r)
+        }
+        for (const leaf of ['big', 'bias', 'big, transposed']) {
+          // a gradient that is one of the returned leaves, or a view of one (in storage the step would write over): never written
+          const returned = (p as Record<string, Tensor>)[leaf.split(',')[0]]
+          const gradient = leaf === 'big, transposed' ? returned.transpose(1, 0) : returned
+          const grads = { ...(tree(40) as object), [leaf.split(',')[0]]: gradient } as Params
+          const want = pure.step(q, copied(grads), r)
+          const kept = snapshot(gradient)
+          const got = opt.step(p, grads, s)
+          expectSameBits(got[0], want[0])
+          expectSameBits(got[1], want[1])
+          expectUnchanged(kept)
+          ;[p, s] = got as [Params, unknown]
+          ;[q, r] = want as [Params, unknown]
+          // and the step after it runs on as before
+          ;[p, s] = opt.step(p, tree(50), s)
+          ;[q, r] = pure.step(q, tree(50), r)
+          expectSameBits(p, q)
+          expectSameBits(s, r)
+        }
+      } finally {
+        setBackend(previous)
       }
     }
   })

@@ -220,7 +220,8 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   // taken buffers are stamped with this call's token (in TWICE, as the scan's stamps: a buffer is taken once)
   const token = {}
   const taken: Tensor[] = []
-  const kept: Returned = { lineage, stamped: false, buffers }
+  // (the results hold a stamped buffer only when this step takes one over: its other storage is new or an array's)
+  const kept: Returned = { lineage, stamped: false, buffers: false }
   let whole = true
   return {
     recycle: withPlaced(kept, (old) => {
@@ -239,7 +240,10 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       const holder = !stamped ? undefined : b[LINEAGE] === lineage ? b : a[LINEAGE] === lineage ? a : undefined
       const got = holder !== undefined && holder[TWICE] !== token && exactStorage(old) !== undefined ? a : undefined
       if (holder !== undefined) holder[TWICE] = token // taken once
-      if (got !== undefined) taken.push(old)
+      if (got !== undefined) {
+        taken.push(old)
+        if (holder === b) kept.buffers = true
+      }
       // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
       else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
       return got
