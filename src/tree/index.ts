@@ -128,15 +128,18 @@ export function walk<R>(
     }
     ancestors.push(node)
   }
+  // the N leaves at one position (the first passed `isLeaf`)
+  const leaf = (nodes: readonly unknown[]): unknown[] => {
+    const first = nodes[0]
+    const tensor = isLeaf === isTensor || isTensor(first) // once per position, not once per tree
+    // a tensor a donating step emptied is never read, nor carried into a result
+    if (tensor && isTaken(first as Tensor)) throw donatedError(formatPath(names[0] ?? 'tree', path))
+    for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j, tensor)
+    return onLeaf(nodes as unknown[], path) as unknown[]
+  }
   const go = (nodes: readonly unknown[]): unknown[] => {
     const first = nodes[0]
-    if (isLeaf(first)) {
-      const tensor = isLeaf === isTensor || isTensor(first) // once per position, not once per tree
-      // a tensor a donating step emptied is never read, nor carried into a result
-      if (tensor && isTaken(first as Tensor)) throw donatedError(formatPath(names[0] ?? 'tree', path))
-      for (let j = 1; j < nodes.length; j++) checkLeaf(nodes, j, tensor)
-      return onLeaf(nodes as unknown[], path) as unknown[]
-    }
+    if (isLeaf(first)) return leaf(nodes)
     if (first === null) {
       for (let j = 1; j < nodes.length; j++) if (nodes[j] !== null) mismatch(nodes, j)
       return new Array(nOut).fill(null)
@@ -153,7 +156,8 @@ export function walk<R>(
       for (let i = 0; i < first.length; i++) {
         for (let j = 0; j < nodes.length; j++) children[j] = (nodes[j] as unknown[])[i]
         path.push(i)
-        const r = go(children)
+        // (a leaf without a recursive call: the common child)
+        const r = isLeaf(children[0]) ? leaf(children) : go(children)
         path.pop()
         for (let q = 0; q < nOut; q++) outs[q][i] = r[q]
       }
@@ -173,7 +177,7 @@ export function walk<R>(
       for (const key of keys) {
         for (let j = 0; j < nodes.length; j++) children[j] = (nodes[j] as Record<string, unknown>)[key]
         path.push(key)
-        const r = go(children)
+        const r = isLeaf(children[0]) ? leaf(children) : go(children)
         path.pop()
         for (let q = 0; q < nOut; q++) setKey(outs[q], key, r[q])
       }
