@@ -14,7 +14,7 @@ import { releaseBatch, runPacked, takeBatch } from '../src/kernel/batch.js'
 import { abs, add, div, float32Values, fround, max, min, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
 import { fitted, wasmKernel } from '../src/kernel/wasm.js'
 import * as O from '../src/optimizers/index.js'
-import { type Dtype, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
+import { type Dtype, type FloatArray, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
 import { elementwise, scaleByLearningRate, zeroNans } from '../src/transforms/index.js'
 import { mapTree, walk } from '../src/tree/index.js'
 import { expectSameBits, numbersOf, stateTensors } from './helpers/optimizers.js'
@@ -499,6 +499,67 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
     const [q1, r1] = opt.step(params.map((t) => copy(t)), grads.map((t) => copy(t)), opt.init(params))
     expectSameBits(p1, q1)
     expectSameBits(opt.step(p1, grads, s1), opt.step((q1 as Tensor[]).map((t) => copy(t)), grads, r1))
+  })
+
+  it('a batch whose outputs lie in a resident memory gives the bits of the JavaScript backend, whatever its runs', async () => {
+    if (!wasmSupported()) return
+    const { residentChunk } = await import('../src/kernel/resident.js')
+    // y = store(x·s + store(z / (|x| + 1))): two inputs, one output
+    const prog = program('mixed runs', 2, 1, ([x, z], [s]) => [store(add(mul(x, s), store(div(z, add(abs(x), 1)))))])
+    // two chunks of one memory per dtype, for every run of the property
+    const chunks = Object.fromEntries(
+      (['float32', 'float64'] as const).map((dtype) => {
+        const out = residentChunk(dtype)
+        const other = residentChunk(dtype, out)
+        expect(out).toBeDefined()
+        expect(residentOf(other!)).toBe(residentOf(out!))
+        return [dtype, [out!, other!]]
+      }),
+    ) as Record<Dtype, [FloatArray, FloatArray]>
+    fc.assert(
+      fc.property(
+        fc.record({
+          dtype: fc.constantFrom<Dtype>('float32', 'float64'),
+          // each leaf: its size, and where its inputs are: in the output's resident chunk, in another chunk of that
+          // memory, or in an array of their own (staged); and whether its output goes on from the last leaf's
+          leaves: fc.array(fc.record({ n: fc.integer({ min: 1, max: 40 }), x: fc.integer({ min: 0, max: 2 }), z: fc.integer({ min: 0, max: 2 }), gap: fc.boolean() }), { minLength: 1, maxLength: 80 }),
+        }),
+        ({ dtype, leaves }) => {
+          setBackend('wasm')
+          const [out, other] = chunks[dtype]
+          const fill = (a: FloatArray, phase: number) => a.forEach((_, k) => (a[k] = Math.sin(k * 0.37 + phase)))
+          fill(out, 1)
+          fill(other, 2)
+          const b = newBatch(3)
+          const reference: [FloatArray, FloatArray, FloatArray, number][] = []
+          let at = 0
+          for (const { n, x, z, gap } of leaves) {
+            at += gap ? 3 : 0
+            const input = (where: number, phase: number): [FloatArray, number] =>
+              where === 0 ? [out, at] : where === 1 ? [other, at + 7] : [Float64Array.from({ length: n }, (_, k) => Math.cos(k + phase)) as FloatArray, 0]
+            const xs = input(x, 3)
+            const zs = input(z, 4)
+            const own = (a: [FloatArray, number]) => (a[0] === out || a[0] === other ? a : ([dtype === 'float32' ? Float32Array.from(a[0]) : a[0], 0] as [FloatArray, number]))
+            const [xa, xo] = own(xs)
+            const [za, zo] = own(zs)
+            addLeaf(b, n)
+            addArray(b, 0, xa, xo)
+            addArray(b, 1, za, zo)
+            addArray(b, 2, out, at)
+            // the same leaf on copies, for the JavaScript backend
+            reference.push([xa.slice(xo, xo + n) as FloatArray, za.slice(zo, zo + n) as FloatArray, new (dtype === 'float32' ? Float32Array : Float64Array)(n), at])
+            at += n
+          }
+          // the expected values first (the batch writes its outputs in place, over inputs that some leaves read)
+          setBackend('js')
+          for (const [xr, zr, yr] of reference) compiled(prog, dtype).run(xr.length, [yr], [xr, zr], [0.75])
+          setBackend('wasm')
+          compiled(prog, dtype).batch(b, [0.75])
+          for (const [, , yr, from] of reference) expect(Array.from(out.subarray(from, from + yr.length))).toEqual(Array.from(yr))
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 
   it('on wasm, donating steps write small leaves in place in resident chunks, with the JavaScript backend’s bits', () => {

@@ -1,26 +1,38 @@
 /**
  * Many small leaves as few kernel calls: the leaves of a batch are packed
  * one after another into a kernel's staging regions, the kernel runs once
- * per full region, and the outputs are copied back leaf by leaf. Leaves
- * given as one array and their offsets in it (the outputs a pass carves
- * from a shared chunk) that lie one after another are copied as one run.
+ * per full region, and the outputs are copied back. A batch keeps each of
+ * its arrays (a kernel's inputs, then its outputs) as runs: where a leaf's
+ * array goes on from the last leaf's, in the same array from the element
+ * where that one ended (the outputs a pass carves from a shared chunk, the
+ * params and state the previous pass wrote there), it extends the last run
+ * instead of starting one. Runs move as one copy, and a kernel that works
+ * on arrays where they are takes a run at a time, not a leaf.
  *
  * @module kernel
  */
 import { type Dtype, type FloatArray, arrayOver, dtypeOfArray } from '../tensor/tensor.js'
 
 /**
- * The `count` leaves of one batch, column by column: leaf `l` has
- * `sizes[l]` elements, and its array `j` (the program's inputs, then its
- * outputs) is `arrays[j][l]` from element `offsets[j][l]` on. The lists
- * may be longer than `count`: a batch is reused, and its lists keep their
- * room (refilled, not regrown, at the next pass).
+ * The leaves of one batch: `count` leaves of `total` elements in all, one
+ * after another. Array `j` (the program's inputs, then its outputs) is
+ * `runs[j]` runs: run `r` is `arrays[j][r]` from element `offsets[j][r]`
+ * on, and holds the batch's elements up to `ends[j][r]` (from where the
+ * run before ends). The lists may be longer than the runs: a batch is
+ * reused, and its lists keep their room (refilled, not regrown, at the
+ * next pass).
  */
 export interface Batch {
   count: number
-  readonly sizes: number[]
+  total: number
+  /** The size of the last leaf added. */
+  size: number
+  readonly runs: number[]
   readonly arrays: FloatArray[][]
   readonly offsets: number[][]
+  readonly ends: number[][]
+  /** Per array: the element of its last run's array that the next leaf's must start at to go on with it. */
+  readonly next: number[]
 }
 
 /** A compiled program over a whole batch, with the per-call scalars. */
@@ -28,7 +40,8 @@ export type BatchKernel = (batch: Batch, scalars: ArrayLike<number>) => void
 
 /** A new, empty batch of `arrays` arrays per leaf. */
 export function newBatch(arrays: number): Batch {
-  return { count: 0, sizes: [], arrays: Array.from({ length: arrays }, () => []), offsets: Array.from({ length: arrays }, () => []) }
+  const lists = <T>(): T[][] => Array.from({ length: arrays }, () => [])
+  return { count: 0, total: 0, size: 0, runs: new Array<number>(arrays).fill(0), arrays: lists(), offsets: lists(), ends: lists(), next: new Array<number>(arrays).fill(0) }
 }
 
 /** Batches emptied by {@link releaseBatch}, for {@link takeBatch}. */
@@ -45,8 +58,13 @@ const NONE = new Float32Array(0)
 
 /** Empties `b`, dropping its arrays; its lists keep their room. */
 export function clearBatch(b: Batch): void {
-  for (const column of b.arrays) column.fill(NONE, 0, b.count)
+  for (let j = 0; j < b.arrays.length; j++) {
+    b.arrays[j].fill(NONE, 0, b.runs[j])
+    b.runs[j] = 0
+  }
   b.count = 0
+  b.total = 0
+  b.size = 0
 }
 
 /** Empties `b` and keeps it for {@link takeBatch} (a few are kept). */
@@ -57,13 +75,39 @@ export function releaseBatch(b: Batch): void {
 
 /** Adds a leaf of `n` elements to `b`; its arrays follow with {@link addArray}, in column order. */
 export function addLeaf(b: Batch, n: number): void {
-  b.sizes[b.count++] = n
+  b.count++
+  b.size = n
+  b.total += n
 }
 
-/** Sets array `j` of the last leaf: `a` from element `offset` on. */
+/** Sets array `j` of the last leaf: `a` from element `offset` on (the last run of `j`, extended, when it goes on there). */
 export function addArray(b: Batch, j: number, a: FloatArray, offset: number): void {
-  b.arrays[j][b.count - 1] = a
-  b.offsets[j][b.count - 1] = offset
+  const r = b.runs[j]
+  if (r > 0 && b.next[j] === offset && b.arrays[j][r - 1] === a) b.ends[j][r - 1] = b.total
+  else {
+    b.arrays[j][r] = a
+    b.offsets[j][r] = offset
+    b.ends[j][r] = b.total
+    b.runs[j] = r + 1
+  }
+  b.next[j] = offset + b.size
+}
+
+/**
+ * The run of array `j` of `b` that holds element `e`, looked for from run
+ * `from` on (the runs of a batch are visited in order: a caller keeps where
+ * it is). Runs of no elements are passed over.
+ */
+export function runAt(b: Batch, j: number, e: number, from: number): number {
+  const ends = b.ends[j]
+  let r = from
+  while (ends[r] <= e) r++
+  return r
+}
+
+/** Where run `r` of array `j` of `b` starts among the batch's elements. */
+export function runStart(b: Batch, j: number, r: number): number {
+  return r === 0 ? 0 : b.ends[j][r - 1]
 }
 
 /** `n` elements of `a` from `offset`: `a` itself when that is all of it. */
@@ -71,20 +115,17 @@ export function part(a: FloatArray, offset: number, n: number): FloatArray {
   return offset === 0 && n === a.length ? a : (a.subarray(offset, offset + n) as FloatArray)
 }
 
-/** The `count` pieces of leaves packed into the staging regions since the last run: leaf, first element in it, length. */
-interface Pieces {
-  count: number
-  readonly leaf: number[]
-  readonly from: number[]
-  readonly len: number[]
-}
-
 /** A staging region, with its buffer and where it starts in it (read once: the getters cost). */
-interface Staging {
+export interface Staging {
   readonly array: FloatArray
   readonly dtype: Dtype
   readonly buffer: ArrayBufferLike
   readonly start: number
+}
+
+/** `array` as a staging region. */
+export function staging(array: FloatArray): Staging {
+  return { array, dtype: dtypeOfArray(array), buffer: array.buffer, start: array.byteOffset }
 }
 
 /** `n` elements of `region` from element `pos`, as a typed array of their own. */
@@ -93,62 +134,45 @@ function piece(region: Staging, pos: number, n: number): FloatArray {
 }
 
 /**
- * Copies column `j` of the packed pieces one after another into `region`
- * (`into`), or back out of it: pieces that lie one after another in one
- * array move as one run.
+ * Copies elements `from` to `to` of array `j` of `b` into `region` (`into`),
+ * or back out of it, a run (or the part of it in the range) at a time;
+ * `at[j]` is the run to look from, and is left at the run the copy ended in.
  */
-function copy(b: Batch, j: number, pieces: Pieces, region: Staging, into: boolean): void {
-  const column = b.arrays[j]
+export function copyRuns(b: Batch, j: number, at: number[], from: number, to: number, region: Staging, into: boolean): void {
+  const arrays = b.arrays[j]
   const offsets = b.offsets[j]
-  const { count, leaf, from, len } = pieces
+  const ends = b.ends[j]
+  let r = runAt(b, j, from, at[j])
   let pos = 0
-  let k = 0
-  while (k < count) {
-    const a = column[leaf[k]]
-    const start = offsets[leaf[k]] + from[k]
-    let end = start + len[k]
-    let m = k + 1
-    while (m < count && column[leaf[m]] === a && offsets[leaf[m]] + from[m] === end) end += len[m++]
-    const n = end - start
-    if (into) region.array.set(part(a, start, n), pos)
-    else a.set(piece(region, pos, n), start)
+  for (let e = from; e < to; r++) {
+    const stop = Math.min(ends[r], to)
+    const n = stop - e
+    const start = offsets[r] + e - runStart(b, j, r)
+    if (n > 0 && into) region.array.set(part(arrays[r], start, n), pos)
+    else if (n > 0) arrays[r].set(piece(region, pos, n), start)
     pos += n
-    k = m
+    e = stop
+    if (stop < ends[r]) break // the range ends inside this run: the next one starts in it
   }
+  at[j] = r
 }
 
 /**
- * Runs a staged kernel over `batch`: the leaves are packed one after
+ * Runs a staged kernel over `batch`: its elements are packed one after
  * another into the staging regions (`inputs` regions for the inputs, then
- * one per output, each `chunk` elements long), a leaf that does not fit
- * split across two fillings; `run(len)` computes each filling's `len`
+ * one per output, each `chunk` elements long), a run or leaf that does not
+ * fit split across two fillings; `run(len)` computes each filling's `len`
  * elements, and the outputs are copied back. One leaf of any length is a
  * batch too: the staged kernel of one call.
  */
 export function runPacked(batch: Batch, inputs: number, chunk: number, regions: readonly FloatArray[], run: (len: number) => void): void {
-  const { count, sizes } = batch
-  // refilled from the start at every run, never emptied: the lists keep their room
-  const pieces: Pieces = { count: 0, leaf: [], from: [], len: [] }
-  const staging = regions.map((array): Staging => ({ array, dtype: dtypeOfArray(array), buffer: array.buffer, start: array.byteOffset }))
-  let pos = 0
-  const flush = (): void => {
-    for (let j = 0; j < inputs; j++) copy(batch, j, pieces, staging[j], true)
-    run(pos)
-    for (let j = inputs; j < regions.length; j++) copy(batch, j, pieces, staging[j], false)
-    pieces.count = 0
-    pos = 0
+  const { total } = batch
+  const stagings = regions.map(staging)
+  const at = new Array<number>(regions.length).fill(0)
+  for (let from = 0; from < total; from += chunk) {
+    const to = Math.min(total, from + chunk)
+    for (let j = 0; j < inputs; j++) copyRuns(batch, j, at, from, to, stagings[j], true)
+    run(to - from)
+    for (let j = inputs; j < regions.length; j++) copyRuns(batch, j, at, from, to, stagings[j], false)
   }
-  for (let l = 0; l < count; l++) {
-    for (let start = 0; start < sizes[l]; ) {
-      const take = Math.min(sizes[l] - start, chunk - pos)
-      const k = pieces.count++
-      pieces.leaf[k] = l
-      pieces.from[k] = start
-      pieces.len[k] = take
-      start += take
-      pos += take
-      if (pos === chunk) flush()
-    }
-  }
-  if (pos > 0) flush()
 }

@@ -10,7 +10,7 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import { type BatchKernel, part } from './batch.js'
+import { type BatchKernel, part, runAt, runStart } from './batch.js'
 import { type Expr, type Program, float32Values, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
@@ -25,16 +25,33 @@ export interface Compiled {
   readonly batch: BatchKernel
 }
 
-/** A batch run leaf by leaf through `run` (`inputs` arrays, then the outputs, per leaf). */
-export function leafByLeaf(run: RawKernel, inputs: number): BatchKernel {
-  return ({ count, sizes, arrays, offsets }, scalars) => {
+/**
+ * A batch run through `run` (`inputs` arrays, then the outputs) one
+ * stretch at a time: the elements over which every array stays in one run
+ * (a leaf, or many neighbouring ones).
+ */
+export function runByRun(run: RawKernel, inputs: number): BatchKernel {
+  return (b, scalars) => {
+    const arrays = b.arrays.length
     const ins = new Array<FloatArray>(inputs)
-    const outs = new Array<FloatArray>(arrays.length - inputs)
-    for (let l = 0; l < count; l++) {
-      const n = sizes[l]
-      for (let j = 0; j < inputs; j++) ins[j] = part(arrays[j][l], offsets[j][l], n)
-      for (let i = 0; i < outs.length; i++) outs[i] = part(arrays[inputs + i][l], offsets[inputs + i][l], n)
+    const outs = new Array<FloatArray>(arrays - inputs)
+    const at = new Array<number>(arrays).fill(0)
+    for (let e = 0; e < b.total; ) {
+      // the stretch from e: up to the first end of a run among the arrays
+      let stop = b.total
+      for (let j = 0; j < arrays; j++) {
+        at[j] = runAt(b, j, e, at[j])
+        stop = Math.min(stop, b.ends[j][at[j]])
+      }
+      const n = stop - e
+      for (let j = 0; j < arrays; j++) {
+        const r = at[j]
+        const a = part(b.arrays[j][r], b.offsets[j][r] + e - runStart(b, j, r), n)
+        if (j < inputs) ins[j] = a
+        else outs[j - inputs] = a
+      }
       run(n, outs, ins, scalars)
+      e = stop
     }
   }
 }
@@ -155,5 +172,5 @@ export function jsKernel(program: Program, f32: boolean): Compiled {
       }
     }
   }
-  return { run: kernel, batch: leafByLeaf(kernel, program.inputs) }
+  return { run: kernel, batch: runByRun(kernel, program.inputs) }
 }

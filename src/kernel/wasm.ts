@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
-import { type Batch, type BatchKernel, addArray, addLeaf, clearBatch, newBatch, part, runPacked } from './batch.js'
+import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, newBatch, runAt, runPacked, runStart, staging } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
 
@@ -414,6 +414,7 @@ function residentKernel(
     readonly narrow?: (...args: number[]) => void
     readonly scalars: Float64Array
     readonly staging: FloatArray[]
+    readonly regions: Staging[]
   }
   const homes = new WeakMap<Resident, Home>()
   const View = f32 ? Float32Array : Float64Array
@@ -426,7 +427,9 @@ function residentKernel(
         narrow: instance(narrowModule, r),
         scalars: new Float64Array(r.buffer, 0, RESIDENT_SCALARS / 8),
         staging: Array.from({ length: arrays }, (_, j) => new View(r.buffer, stagingOffset(j), STAGING_CHUNK)),
+        regions: [],
       }
+      h.regions.push(...h.staging.map(staging))
       homes.set(r, h)
     }
     return h
@@ -457,82 +460,59 @@ function residentKernel(
       for (let i = 0; i < outs.length; i++) if (!here[program.inputs + i]) outs[i].set(h.staging[program.inputs + i].subarray(0, len), start)
     }
   }
-  // the segment of a batch being gathered: per array, whether it is used in place, its array, and its first and next element
+  // per array: the run of the batch that the segment being run is in, and whether it is used in place
+  const at = new Array<number>(arrays).fill(0)
   const inPlace = new Array<boolean>(arrays).fill(false)
-  const segment = new Array<FloatArray>(arrays)
-  const first = new Array<number>(arrays).fill(0)
-  const next = new Array<number>(arrays).fill(0)
   const tailOuts = new Array<FloatArray>(program.outputs.length)
   const tailIns = new Array<FloatArray>(program.inputs)
   /**
    * A batch whose outputs all lie in one resident memory (the chunks a
-   * donating pass carves its small outputs from) runs there: its leaves
-   * are cut into segments in which every array of that memory goes on,
-   * leaf after leaf, in one array (neighbouring views of one chunk), at
-   * most a staging region long. Each segment is one call of the kernel on
-   * those arrays where they are; the arrays from elsewhere (the gradients)
-   * are packed into the staging regions. The last elements of a segment
-   * that is not a whole number of iterations long go through the scratch
-   * memory.
+   * donating pass carves its small outputs from) runs there, in segments:
+   * from each element on, as far as every array of that memory stays in
+   * its run (neighbouring views of one chunk), at most a staging region.
+   * Each segment is one call of the kernel on those arrays where they are;
+   * the arrays from elsewhere (the gradients) are copied into the staging
+   * regions, run after run. The last elements of a segment that is not a
+   * whole number of iterations long go through the scratch memory.
    */
   const batch: ResidentRun['batch'] = (b, values) => {
-    const { count, sizes, arrays: columns, offsets } = b
-    if (count === 0) return false
+    const { total, arrays: columns, offsets, ends } = b
+    if (total === 0) return false
     const r = residentOf(columns[program.inputs][0])
     if (r === undefined) return false
-    for (let j = program.inputs; j < arrays; j++) {
-      const column = columns[j]
-      for (let l = 0, last: FloatArray | undefined; l < count; l++) {
-        if (column[l] !== last && residentOf(column[l]) !== r) return false
-        last = column[l]
-      }
-    }
+    for (let j = program.inputs; j < arrays; j++) for (let k = 0; k < b.runs[j]; k++) if (residentOf(columns[j][k]) !== r) return false
     const h = homeOf(r)
     const call = prepare(h, values)
-    let len = 0
-    const flush = (): void => {
+    at.fill(0)
+    for (let e = 0; e < total; ) {
+      let stop = Math.min(total, e + STAGING_CHUNK)
+      for (let j = 0; j < arrays; j++) {
+        const k = (at[j] = runAt(b, j, e, at[j]))
+        inPlace[j] = j >= program.inputs || residentOf(columns[j][k]) === r
+        if (inPlace[j]) stop = Math.min(stop, ends[j][k])
+      }
+      // the inputs from elsewhere into the staging regions
+      for (let j = 0; j < program.inputs; j++) if (!inPlace[j]) copyRuns(b, j, at, e, stop, h.regions[j], true)
+      const len = stop - e
       const whole = len & ~(UNROLL - 1)
+      // where segment element 0 of each array in place is, in its array
+      const first = (j: number): number => offsets[j][at[j]] + e - runStart(b, j, at[j])
       if (whole > 0) {
         bases[0] = whole
-        for (let j = 0; j < arrays; j++) bases[1 + j] = inPlace[j] ? segment[j].byteOffset + first[j] * elem : stagingOffset(j)
+        for (let j = 0; j < arrays; j++) bases[1 + j] = inPlace[j] ? columns[j][at[j]].byteOffset + first(j) * elem : stagingOffset(j)
         call(...bases)
       }
       if (whole < len) {
         for (let j = 0; j < arrays; j++) {
-          const a = (inPlace[j] ? segment[j].subarray(first[j] + whole, first[j] + len) : h.staging[j].subarray(whole, len)) as FloatArray
+          const a = (inPlace[j] ? columns[j][at[j]].subarray(first(j) + whole, first(j) + len) : h.staging[j].subarray(whole, len)) as FloatArray
           if (j < program.inputs) tailIns[j] = a
           else tailOuts[j - program.inputs] = a
         }
         staged(len - whole, tailOuts, tailIns, values)
       }
-      len = 0
+      e = stop
     }
-    for (let l = 0; l < count; l++) {
-      const n = sizes[l]
-      let joins = len > 0 && len + n <= STAGING_CHUNK
-      for (let j = 0; joins && j < arrays; j++) {
-        const a = columns[j][l]
-        joins = inPlace[j] ? a === segment[j] && offsets[j][l] === next[j] : residentOf(a) !== r
-      }
-      if (!joins) {
-        if (len > 0) flush()
-        for (let j = 0; j < arrays; j++) {
-          const a = columns[j][l]
-          inPlace[j] = j >= program.inputs || residentOf(a) === r
-          segment[j] = a
-          first[j] = offsets[j][l]
-          next[j] = first[j]
-        }
-      }
-      for (let j = 0; j < arrays; j++) {
-        if (inPlace[j]) next[j] += n
-        else h.staging[j].set(part(columns[j][l], offsets[j][l], n), len)
-      }
-      len += n
-    }
-    if (len > 0) flush()
     // no array of the caller's is kept
-    segment.fill(h.staging[0])
     tailOuts.fill(h.staging[0])
     tailIns.fill(h.staging[0])
     return true
