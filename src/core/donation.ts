@@ -88,6 +88,24 @@ interface Returned {
   stamped: boolean
   /** Some buffer (not only typed arrays: chunks, resident blocks) carries the lineage: only then is a gradient's buffer looked at. */
   buffers: boolean
+  /** How many tensors the step took over: the room the next step's list of them starts with. */
+  readonly taken: number
+}
+
+/**
+ * The tensors a step took over, to be emptied when it ends: the first
+ * `count` of `list`. The list starts with the room the step before needed
+ * (a list that grew by pushes, one tensor after another, cost a step over
+ * 2000 small leaves about 6%).
+ */
+interface Taken {
+  readonly list: Tensor[]
+  count: number
+}
+
+/** An empty {@link Taken} with room for `expected` tensors (at most 65536: a larger array would not be a fast one). */
+function takenList(expected: number): Taken {
+  return { list: new Array<Tensor>(Math.min(expected, 65536)), count: 0 }
 }
 
 /** The params and state each donating step returned, when it took over every buffer it could. */
@@ -219,9 +237,9 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   } else if (stamped && unclean(args.slice(donors))) return undefined
   // taken buffers are stamped with this call's token (in TWICE, as the scan's stamps: a buffer is taken once)
   const token = {}
-  const taken: Tensor[] = []
+  const taken = takenList(found.taken)
   // (the results hold a stamped buffer only when this step takes one over: its other storage is new or an array's)
-  const kept: Returned = { lineage, stamped: false, buffers: false }
+  const kept: Returned = { lineage, stamped: false, buffers: false, taken: 0 }
   let whole = true
   return {
     recycle: withPlaced(kept, (old) => {
@@ -231,7 +249,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       // small leaf gets new storage, carved from such a chunk
       if (sizeOf(old.shape) < SMALL) {
         if (!stamped || a[LINEAGE] !== lineage || !isRowMajor(old)) return undefined
-        taken.push(old)
+        taken.list[taken.count++] = old
         return a
       }
       const b = a.buffer as Stamped
@@ -241,7 +259,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       const got = holder !== undefined && holder[TWICE] !== token && exactStorage(old) !== undefined ? a : undefined
       if (holder !== undefined) holder[TWICE] = token // taken once
       if (got !== undefined) {
-        taken.push(old)
+        taken.list[taken.count++] = old
         if (holder === b) kept.buffers = true
       }
       // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
@@ -258,16 +276,17 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
  * the transformation owns its state), records `outputs` as returned results
  * of `results.lineage`.
  */
-function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: readonly Tensor[], results: Returned | undefined): void {
+function settle(args: readonly (readonly [string, unknown])[], donors: number, outputs: readonly unknown[], taken: Taken, results: Returned | undefined): void {
   for (let i = 0; i < donors; i++) {
     const value = args[i][1]
     if (typeof value === 'object' && value !== null && !isTensor(value) && !outputs.includes(value)) donated.add(value)
   }
-  for (const t of taken) markTaken(t)
+  const { list, count } = taken
+  for (let k = 0; k < count; k++) markTaken(list[k])
   if (results === undefined || outputs.length !== donors) return
   // (the results of a transformation that owns its state hold only this step's outputs: stamped when taken over or moved)
-  if (taken.length > 0) results.stamped = true
-  const frozen: Returned = Object.freeze({ lineage: results.lineage, stamped: results.stamped, buffers: results.buffers })
+  if (count > 0) results.stamped = true
+  const frozen: Returned = Object.freeze({ lineage: results.lineage, stamped: results.stamped, buffers: results.buffers, taken: count })
   for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, frozen)
 }
 
@@ -321,17 +340,17 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
     rest.forEach(seen)
     scan(args.slice(donors), seen)
   }
-  const taken: Tensor[] = []
+  const taken = takenList(0)
   // what this step takes over is stamped with a new lineage, which its results carry on when it took everything it could
   const lineage = {}
-  const kept: Returned = { lineage, stamped: false, buffers: false }
+  const kept: Returned = { lineage, stamped: false, buffers: false, taken: 0 }
   let whole = true
   return {
     recycle: withPlaced(kept, (old) => {
       if (blocks.size > 0 && blocks.get(old.data) === 1) {
         blocks.set(old.data, 2) // taken once
         ;(old.data as Block)[LINEAGE] = lineage
-        taken.push(old)
+        taken.list[taken.count++] = old
         return old.data
       }
       // stamped once: `old` (a handed-over tensor whose buffer is stamped) is the one tensor in it
@@ -343,7 +362,7 @@ function scanned(args: readonly (readonly [string, unknown])[], donors: number, 
       b[TWICE] = token // taken once
       b[LINEAGE] = lineage
       kept.buffers = true
-      taken.push(old)
+      taken.list[taken.count++] = old
       return old.data
     }),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
