@@ -238,7 +238,9 @@ function leafPass(
     if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
     const t0 = ts[0]
     const dtype = dtypeOfArray(t0.data) // (the walk has checked that every leaf is a tensor, and not emptied)
-    const shape = t0.shape
+    // (all the leaves' shapes are equal; the last tree's, the params or a state, is a step's own output after the
+    // first step, whose frozen shape array the new views share: compared by identity)
+    const shape = ts[ts.length - 1].shape
     const n = sizeOf(shape)
     const kernel = kernelFor(dtype)
     if (n === 0 || n >= SMALL || !allRowMajor(ts)) {

@@ -213,7 +213,7 @@ function rowMajorView(dtype: Dtype, nd: number): RowMajorView {
     let lastShape: readonly number[] = Object.freeze(zeros.slice())
     let lastStride: readonly number[] = lastShape
     const direct: RowMajorView = (data, s, offset) => {
-      if (!shapeEquals(s, lastShape)) {
+      if (s !== lastShape && !shapeEquals(s, lastShape)) {
         const sh = zeros.slice()
         const st = zeros.slice()
         let acc = 1
