@@ -347,50 +347,47 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
     for (let i = 0; i < program.scalars; i++) scalars[i] = values[i]
     return (fast || (narrow !== undefined && float32Scalars(values)) ? narrow : wide) as (n: number) => void
   }
-  // leaves packed one after another into the staging regions; one call is a batch of one leaf
+  // leaves packed one after another into the staging regions
   const batch: BatchKernel = (b, values) => runPacked(b, program.inputs, chunk, views, prepare(values))
+  const staged = oneLeaf(batch, arrays)
+  if (arrays > STAGING_ARRAYS) return { run: staged, batch }
+  const resident = residentKernel(program, f32, fast, exact32, float32Scalars, staged)
+  if (resident === undefined) return { run: staged, batch }
+  // a batch whose outputs all lie in one resident memory runs there; any other through the scratch memory
+  const anyBatch: BatchKernel = (b, values) => {
+    if (!resident(b, values)) batch(b, values)
+  }
+  // one leaf is a batch of one: where its outputs live in a resident memory, the kernel runs there
+  return { run: oneLeaf(anyBatch, arrays), batch: anyBatch }
+}
+
+/** `kernel` on one leaf's whole arrays (`arrays` of them, the inputs then the outputs), as a batch of that leaf. */
+function oneLeaf(kernel: BatchKernel, arrays: number): RawKernel {
   const one = newBatch(arrays)
-  const staged: RawKernel = (n, outs, ins, values) => {
+  return (n, outs, ins, values) => {
     addLeaf(one, n)
     for (let j = 0; j < arrays; j++) addArray(one, j, j < ins.length ? ins[j] : outs[j - ins.length], 0)
     try {
-      batch(one, values)
+      kernel(one, values)
     } finally {
       clearBatch(one) // no array of the caller's is kept
     }
   }
-  if (arrays > STAGING_ARRAYS) return { run: staged, batch }
-  const resident = residentKernel(program, f32, fast, exact32, float32Scalars, staged)
-  if (resident === undefined) return { run: staged, batch }
-  const run: RawKernel = (n, outs, ins, values) => {
-    // where the outputs live in a resident memory, the kernel runs there: only the arrays from elsewhere are staged
-    const home = n >= UNROLL ? residentOf(outs[0]) : undefined
-    if (home === undefined) return staged(n, outs, ins, values)
-    const whole = n & ~(UNROLL - 1)
-    resident.run(home, whole, outs, ins, values)
-    // the last elements (fewer than UNROLL) through the scratch memory: a resident kernel never writes past an array
-    if (whole < n) staged(n - whole, outs.map((o) => o.subarray(whole) as FloatArray), ins.map((x) => x.subarray(whole) as FloatArray), values)
-  }
-  // a batch whose outputs all lie in one resident memory runs there; any other through the scratch memory
-  const anyBatch: BatchKernel = (b, values) => {
-    if (!resident.batch(b, values)) batch(b, values)
-  }
-  return { run, batch: anyBatch }
-}
-
-/** The kernel of `program` on arrays of one resident memory: per memory, its instance, scalars and staging views. */
-interface ResidentRun {
-  /** Runs `n` elements (a multiple of {@link UNROLL}) of whole arrays, `outs[0]` in `home`. */
-  readonly run: (home: Resident, n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], values: ArrayLike<number>) => void
-  /** Runs a batch whose every output lies in one resident memory, and returns true; false (nothing run) for any other batch. */
-  readonly batch: (b: Batch, values: ArrayLike<number>) => boolean
 }
 
 /**
+ * The kernel of `program` on arrays of one resident memory: runs a batch
+ * whose every output lies in one resident memory, and returns true; false
+ * (nothing run) for any other batch.
+ */
+type ResidentBatch = (b: Batch, values: ArrayLike<number>) => boolean
+
+/**
  * `program` compiled to read and write its arrays where they are in a
- * resident memory (each array's base address a parameter); the arrays
- * that live elsewhere are staged chunk by chunk through the memory's
- * staging regions. `n` must be a multiple of {@link UNROLL}.
+ * resident memory (each array's base address a parameter), run on
+ * batches (one leaf is a batch of one); the arrays that live elsewhere are
+ * staged chunk by chunk through the memory's staging regions, and the
+ * last elements that are not a whole iteration through `staged`.
  */
 function residentKernel(
   program: Program,
@@ -399,7 +396,7 @@ function residentKernel(
   exact32: boolean,
   float32Scalars: (values: ArrayLike<number>) => boolean,
   staged: RawKernel,
-): ResidentRun | undefined {
+): ResidentBatch | undefined {
   const arrays = program.inputs + program.outputs.length
   const elem = f32 ? 4 : 8
   const compile = (lanes32: boolean): WebAssembly.Module | undefined => {
@@ -440,29 +437,11 @@ function residentKernel(
     for (let i = 0; i < program.scalars; i++) h.scalars[i] = values[i]
     return (fast || (h.narrow !== undefined && float32Scalars(values)) ? h.narrow : h.wide) as (...args: number[]) => void
   }
-  const run: ResidentRun['run'] = (r, n, outs, ins, values) => {
-    const h = homeOf(r)
-    const run = prepare(h, values)
-    const all = [...ins, ...outs]
-    const here = all.map((a) => residentOf(a) === r)
-    // in chunks even when nothing is staged: the engine tiers a function up between calls, not inside one
-    for (let start = 0; start < n; start += STAGING_CHUNK) {
-      const len = Math.min(STAGING_CHUNK, n - start)
-      bases[0] = len
-      for (let j = 0; j < arrays; j++) {
-        if (here[j]) bases[1 + j] = all[j].byteOffset + start * elem
-        else {
-          bases[1 + j] = stagingOffset(j)
-          if (j < program.inputs) h.staging[j].set(all[j].subarray(start, start + len))
-        }
-      }
-      run(...bases)
-      for (let i = 0; i < outs.length; i++) if (!here[program.inputs + i]) outs[i].set(h.staging[program.inputs + i].subarray(0, len), start)
-    }
-  }
-  // per array: the run of the batch that the segment being run is in, and whether it is used in place
+  // per array: the run of the batch that the segment being run is in, whether it is used in place, and if so
+  // where in its array the segment starts
   const at = new Array<number>(arrays).fill(0)
   const inPlace = new Array<boolean>(arrays).fill(false)
+  const first = new Array<number>(arrays).fill(0)
   const tailOuts = new Array<FloatArray>(program.outputs.length)
   const tailIns = new Array<FloatArray>(program.inputs)
   /**
@@ -475,7 +454,7 @@ function residentKernel(
    * regions, run after run. The last elements of a segment that is not a
    * whole number of iterations long go through the scratch memory.
    */
-  const batch: ResidentRun['batch'] = (b, values) => {
+  const batch: ResidentBatch = (b, values) => {
     const { total, arrays: columns, offsets, ends } = b
     if (total === 0) return false
     const r = residentOf(columns[program.inputs][0])
@@ -489,22 +468,22 @@ function residentKernel(
       for (let j = 0; j < arrays; j++) {
         const k = (at[j] = runAt(b, j, e, at[j]))
         inPlace[j] = j >= program.inputs || residentOf(columns[j][k]) === r
-        if (inPlace[j]) stop = Math.min(stop, ends[j][k])
+        if (!inPlace[j]) continue
+        stop = Math.min(stop, ends[j][k])
+        first[j] = offsets[j][k] + e - runStart(b, j, k)
       }
       // the inputs from elsewhere into the staging regions
       for (let j = 0; j < program.inputs; j++) if (!inPlace[j]) copyRuns(b, j, at, e, stop, h.regions[j], true)
       const len = stop - e
       const whole = len & ~(UNROLL - 1)
-      // where segment element 0 of each array in place is, in its array
-      const first = (j: number): number => offsets[j][at[j]] + e - runStart(b, j, at[j])
       if (whole > 0) {
         bases[0] = whole
-        for (let j = 0; j < arrays; j++) bases[1 + j] = inPlace[j] ? columns[j][at[j]].byteOffset + first(j) * elem : stagingOffset(j)
+        for (let j = 0; j < arrays; j++) bases[1 + j] = inPlace[j] ? columns[j][at[j]].byteOffset + first[j] * elem : stagingOffset(j)
         call(...bases)
       }
       if (whole < len) {
         for (let j = 0; j < arrays; j++) {
-          const a = (inPlace[j] ? columns[j][at[j]].subarray(first(j) + whole, first(j) + len) : h.staging[j].subarray(whole, len)) as FloatArray
+          const a = (inPlace[j] ? columns[j][at[j]].subarray(first[j] + whole, first[j] + len) : h.staging[j].subarray(whole, len)) as FloatArray
           if (j < program.inputs) tailIns[j] = a
           else tailOuts[j - program.inputs] = a
         }
@@ -517,5 +496,5 @@ function residentKernel(
     tailIns.fill(h.staging[0])
     return true
   }
-  return { run, batch }
+  return batch
 }
