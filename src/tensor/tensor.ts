@@ -113,8 +113,9 @@ export function rowMajorStrides(shape: Shape): number[] {
   return s
 }
 
-/** True when two shapes are equal. */
+/** True when two shapes are equal (at once when they are one array: the views of one shape a step makes share it). */
 export function shapeEquals(a: Shape, b: Shape): boolean {
+  if (a === b) return true
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
@@ -213,7 +214,7 @@ function rowMajorView(dtype: Dtype, nd: number): RowMajorView {
     let lastShape: readonly number[] = Object.freeze(zeros.slice())
     let lastStride: readonly number[] = lastShape
     const direct: RowMajorView = (data, s, offset) => {
-      if (s !== lastShape && !shapeEquals(s, lastShape)) {
+      if (!shapeEquals(s, lastShape)) {
         const sh = zeros.slice()
         const st = zeros.slice()
         let acc = 1

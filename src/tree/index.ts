@@ -202,8 +202,7 @@ export function walk<R>(
       if (isTaken(b)) throw donatedError(leafPath(j))
       // with isTensor as the leaf test, b passed it just above
       if (isLeaf !== isTensor && !isTensor(b)) throw new StructureError(leafPath(j), `expected ${kindOf(a, isLeaf)}, got ${kindOf(b, isLeaf)}`)
-      // (a library's outputs of one shape share one frozen shape array: identity first)
-      if (shapes && a.shape !== b.shape && !shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
+      if (shapes && !shapeEquals(a.shape, b.shape)) throw new ShapeError(leafPath(j), `shape ${formatShape(b.shape)} vs ${formatPath(names[0] ?? 'tree 0', path)} ${formatShape(a.shape)}`)
       if (a.data.constructor !== b.data.constructor) {
         throw new DtypeError(leafPath(j), `dtype ${b.dtype} vs ${a.dtype} of ${formatPath(names[0] ?? 'tree 0', path)}`)
       }
