@@ -441,6 +441,8 @@ function residentKernel(
   // where in its array the segment starts
   const at = new Array<number>(arrays).fill(0)
   const inPlace = new Array<boolean>(arrays).fill(false)
+  // the run `inPlace` was found for (a run of a large leaf spans many segments: its memory is looked up once)
+  const found = new Array<number>(arrays).fill(-1)
   const first = new Array<number>(arrays).fill(0)
   const tailOuts = new Array<FloatArray>(program.outputs.length)
   const tailIns = new Array<FloatArray>(program.inputs)
@@ -463,11 +465,15 @@ function residentKernel(
     const h = homeOf(r)
     const call = prepare(h, values)
     at.fill(0)
+    found.fill(-1)
     for (let e = 0; e < total; ) {
       let stop = Math.min(total, e + STAGING_CHUNK)
       for (let j = 0; j < arrays; j++) {
         const k = (at[j] = runAt(b, j, e, at[j]))
-        inPlace[j] = j >= program.inputs || residentOf(columns[j][k]) === r
+        if (found[j] !== k) {
+          inPlace[j] = j >= program.inputs || residentOf(columns[j][k]) === r
+          found[j] = k
+        }
         if (!inPlace[j]) continue
         stop = Math.min(stop, ends[j][k])
         first[j] = offsets[j][k] + e - runStart(b, j, k)
