@@ -526,8 +526,12 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
           // each leaf: its size, and where its inputs are: in the output's resident chunk, in another chunk of that
           // memory, or in an array of their own (staged); and whether its output goes on from the last leaf's
           leaves: fc.array(fc.record({ n: fc.integer({ min: 1, max: 40 }), x: fc.integer({ min: 0, max: 2 }), z: fc.integer({ min: 0, max: 2 }), gap: fc.boolean() }), { minLength: 1, maxLength: 80 }),
+          // sometimes a first leaf longer than a staging region (32768 float32 or 16384 float64 elements): the
+          // segments then end inside runs, and the next segment goes on in the middle of one
+          lead: fc.option(fc.record({ n: fc.integer({ min: 16000, max: 40000 }), x: fc.integer({ min: 0, max: 2 }), z: fc.integer({ min: 0, max: 2 }), gap: fc.constant(false) }), { freq: 3 }),
         }),
-        ({ dtype, leaves }) => {
+        ({ dtype, leaves: small, lead }) => {
+          const leaves = lead === null ? small : [lead, ...small]
           setBackend('wasm')
           const [out, other] = chunks[dtype]
           const fill = (a: FloatArray, phase: number) => a.forEach((_, k) => (a[k] = Math.sin(k * 0.37 + phase)))

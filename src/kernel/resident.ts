@@ -28,11 +28,17 @@ const MIN_MEMORY = 1 << 24
 const MAX_MEMORY = 1 << 28
 /** Bytes of the scalars at address 0. */
 export const RESIDENT_SCALARS = 512
-/** Elements per staging region, and regions: enough for any program's arrays. */
-export const STAGING_CHUNK = 16384
+/**
+ * Bytes per staging region (16384 float64 elements, 32768 float32 ones: a
+ * float32 leaf's staged segments are twice as long, and a step over one
+ * 4M-element leaf copies its gradients in half as many pieces; in fast
+ * precision that step took about 10% less than with 16384 float32
+ * elements), and regions: enough for any program's arrays.
+ */
+export const STAGING_BYTES = 1 << 17
 export const STAGING_ARRAYS = 24
 /** Where the heap starts. */
-const HEAP = RESIDENT_SCALARS + STAGING_ARRAYS * STAGING_CHUNK * 8
+const HEAP = RESIDENT_SCALARS + STAGING_ARRAYS * STAGING_BYTES
 const ALIGN = 64
 
 /** One resident memory: the memory, its buffer, and its free blocks (byte ranges, sorted by start). */
@@ -247,4 +253,4 @@ export function residentOf(a: FloatArray): Resident | undefined {
 }
 
 /** Byte offset of staging region `j` of a resident memory. */
-export const stagingOffset = (j: number): number => RESIDENT_SCALARS + j * STAGING_CHUNK * 8
+export const stagingOffset = (j: number): number => RESIDENT_SCALARS + j * STAGING_BYTES

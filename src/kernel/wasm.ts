@@ -25,7 +25,7 @@ import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
 import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, newBatch, runAt, runPacked, runStart, staging } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
-import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_CHUNK, residentOf, stagingOffset } from './resident.js'
+import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_BYTES, residentOf, stagingOffset } from './resident.js'
 
 /** Bytes of the scratch memory (a fixed number of 64 KiB pages). */
 const PAGES = 16
@@ -399,6 +399,8 @@ function residentKernel(
 ): ResidentBatch | undefined {
   const arrays = program.inputs + program.outputs.length
   const elem = f32 ? 4 : 8
+  // elements per segment: as many as a staging region holds
+  const segment = STAGING_BYTES / elem
   const compile = (lanes32: boolean): WebAssembly.Module | undefined => {
     const fit = fitted(program, f32, lanes32, 'pointers', (body, locals) => module([0x60, ...u32(1 + arrays), ...new Array<number>(1 + arrays).fill(I32), 0x00], locals, body, true, 'any'), fast)
     return fit === undefined ? undefined : new WebAssembly.Module(fit.bytes)
@@ -423,7 +425,7 @@ function residentKernel(
         wide: instance(wideModule, r),
         narrow: instance(narrowModule, r),
         scalars: new Float64Array(r.buffer, 0, RESIDENT_SCALARS / 8),
-        staging: Array.from({ length: arrays }, (_, j) => new View(r.buffer, stagingOffset(j), STAGING_CHUNK)),
+        staging: Array.from({ length: arrays }, (_, j) => new View(r.buffer, stagingOffset(j), segment)),
         regions: [],
       }
       h.regions.push(...h.staging.map(staging))
@@ -467,7 +469,7 @@ function residentKernel(
     at.fill(0)
     found.fill(-1)
     for (let e = 0; e < total; ) {
-      let stop = Math.min(total, e + STAGING_CHUNK)
+      let stop = Math.min(total, e + segment)
       for (let j = 0; j < arrays; j++) {
         const k = (at[j] = runAt(b, j, e, at[j]))
         if (found[j] !== k) {
