@@ -226,13 +226,14 @@ describe('resident placement (the arrays of one leaf in one memory)', () => {
   it.skipIf(!wasmSupported())('a leaf goes to a memory with room for all its arrays, the rest of it near its first array', async () => {
     // a fresh copy of the module: no memory yet
     vi.resetModules()
-    const { residentOf: memoryOf, residentStorage: place } = await import('../src/kernel/resident.js')
-    const n = 1 << 20 // 4 MiB blocks: the first memory is sized for four and a staging heap, 32 MiB in all (seven blocks)
+    const { RESIDENT_SCALARS, STAGING_ARRAYS, STAGING_BYTES, residentOf: memoryOf, residentStorage: place } = await import('../src/kernel/resident.js')
+    const n = 1 << 20 // 4 MiB blocks: the first memory is sized for four and the scalars and staging regions, 32 MiB in all
+    const blocks = Math.floor(((1 << 25) - RESIDENT_SCALARS - STAGING_ARRAYS * STAGING_BYTES) / (4 * n))
     const first = place('float32', n)!
     const home = memoryOf(first)
     const held = [first]
     // fill the first memory up to one free block
-    for (let k = 0; k < 5; k++) held.push(place('float32', n)!)
+    for (let k = 0; k < blocks - 2; k++) held.push(place('float32', n)!)
     expect(held.every((a) => memoryOf(a) === home)).toBe(true)
     // a leaf of four arrays does not start where only one fits: it takes a memory with room for all four
     const leaf = [place('float32', n, false, undefined, 4)!]
@@ -506,14 +507,16 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
 
   it('a batch whose outputs lie in a resident memory gives the bits of the JavaScript backend, whatever its runs', async () => {
     if (!wasmSupported()) return
-    const { residentChunk } = await import('../src/kernel/resident.js')
+    const { STAGING_BYTES, residentStorage } = await import('../src/kernel/resident.js')
     // y = store(x·s + store(z / (|x| + 1))): two inputs, one output
     const prog = program('mixed runs', 2, 1, ([x, z], [s]) => [store(add(mul(x, s), store(div(z, add(abs(x), 1)))))])
-    // two chunks of one memory per dtype, for every run of the property
+    // two blocks of one memory per dtype, for every run of the property, each room for two staging regions' worth of
+    // float32 elements and more
+    const room = STAGING_BYTES / 2 + 8192
     const chunks = Object.fromEntries(
       (['float32', 'float64'] as const).map((dtype) => {
-        const out = residentChunk(dtype)
-        const other = residentChunk(dtype, out)
+        const out = residentStorage(dtype, room, false, undefined, 2)
+        const other = residentStorage(dtype, room, false, out)
         expect(out).toBeDefined()
         expect(residentOf(other!)).toBe(residentOf(out!))
         return [dtype, [out!, other!]]
@@ -526,9 +529,9 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
           // each leaf: its size, and where its inputs are: in the output's resident chunk, in another chunk of that
           // memory, or in an array of their own (staged); and whether its output goes on from the last leaf's
           leaves: fc.array(fc.record({ n: fc.integer({ min: 1, max: 40 }), x: fc.integer({ min: 0, max: 2 }), z: fc.integer({ min: 0, max: 2 }), gap: fc.boolean() }), { minLength: 1, maxLength: 80 }),
-          // sometimes a first leaf longer than a staging region (32768 float32 or 16384 float64 elements): the
-          // segments then end inside runs, and the next segment goes on in the middle of one
-          lead: fc.option(fc.record({ n: fc.integer({ min: 16000, max: 40000 }), x: fc.integer({ min: 0, max: 2 }), z: fc.integer({ min: 0, max: 2 }), gap: fc.constant(false) }), { freq: 3 }),
+          // sometimes a first leaf longer than a staging region (STAGING_BYTES of either dtype): the segments then
+          // end inside runs, and the next segment goes on in the middle of one
+          lead: fc.option(fc.record({ n: fc.integer({ min: STAGING_BYTES / 8 - 2000, max: STAGING_BYTES / 2 }), x: fc.integer({ min: 0, max: 2 }), z: fc.integer({ min: 0, max: 2 }), gap: fc.constant(false) }), { freq: 3 }),
         }),
         ({ dtype, leaves: small, lead }) => {
           const leaves = lead === null ? small : [lead, ...small]
