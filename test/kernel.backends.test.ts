@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, viewOf } from '../laws/arbitraries.js'
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
-import { RESIDENT_CHUNK, activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
+import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
 import { releaseBatch, runPacked, takeBatch } from '../src/kernel/batch.js'
 import { abs, add, div, float32Values, fround, max, min, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
 import { fitted, wasmKernel } from '../src/kernel/wasm.js'
@@ -479,16 +479,13 @@ describe('batches (many small leaves, packed into the staging regions)', () => {
     setBackend(backend)
     const n = 64
     const wave = (phase: number, i: number): Tensor => fromStorage(Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.3 + phase + i)), [n])
-    const params = Array.from({ length: 2100 }, (_, i) => wave(0, i))
-    const grads = Array.from({ length: 2100 }, (_, i) => wave(2, i))
+    const params = Array.from({ length: 600 }, (_, i) => wave(0, i))
+    const grads = Array.from({ length: 600 }, (_, i) => wave(2, i))
     const opt = optimizer(O.adam(0.01))
     const [p1, s1] = opt.step(params, grads, opt.init(params))
     const out = p1 as Tensor[]
-    // 2100 × 64 elements fill more than two chunks (16384 elements on JavaScript; on WebAssembly of RESIDENT_CHUNK,
-    // resident ones within their budget, see test/pool.test.ts): every output a view of a chunk longer than itself
-    const chunks = new Set(out.map((t) => t.data))
-    expect(chunks.size).toBeGreaterThan(2)
-    for (const c of chunks) expect(c.length).toBe(backend === 'wasm' ? RESIDENT_CHUNK : 16384)
+    // 600 × 64 elements fill more than two chunks of 16384: every output a view of a chunk longer than itself
+    expect(new Set(out.map((t) => t.data)).size).toBeGreaterThan(2)
     for (let i = 0; i < out.length; i++) {
       const t = out[i]
       expect(t.data.length).toBeGreaterThan(n)

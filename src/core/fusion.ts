@@ -185,21 +185,18 @@ function leafPass(
   let clean = true
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
-  // on WebAssembly a pass carves its small outputs from resident chunks (a pass's in one memory where there is
-  // room), where the batch kernel reads and writes them where they are and stages only the gradients: a pure pass's
-  // outputs are the next step's inputs, read there in place, and its chunks come back once their views are gone; a
-  // donating pass's are written over in place by the next donating steps. Past the budget (a pure pass's is half of
-  // it, see `residentChunk`), or on the JavaScript backend, ordinary chunks of the same size; a pure pass there
-  // carves from its arena's
+  // a donating pass carves its small outputs from chunks that the next donating steps write over in place: on
+  // WebAssembly resident ones (a pass's in one memory where there is room), where the batch kernel reads and writes
+  // them where they are, staging only the gradients; elsewhere, or past the budget, ordinary ones of the same size
   let lastChunk: FloatArray | undefined
   const chunkOf = (dtype: Dtype): FloatArray => {
-    const home = resident ? residentChunk(dtype, lastChunk, placed === undefined) : undefined
+    const home = resident ? residentChunk(dtype, lastChunk) : undefined
     if (home !== undefined) lastChunk = home
     const chunk = home ?? allocate(dtype, RESIDENT_CHUNK)
     placed?.(chunk)
     return chunk
   }
-  const chunkArenas = placed === undefined && !resident ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
+  const chunkArenas = placed === undefined ? arenas : Array.from({ length: nOut }, () => new Arena(chunkOf))
   // where in its array the storage `storageOf` last gave starts (past 0 for a small output in a chunk)
   let at = 0
   /**

@@ -68,28 +68,7 @@ let total = 0
  * of a 4M Adam's steps were).
  */
 const TRANSIENT_BUDGET = 1 << 28
-
-/**
- * A budget of blocks held at once: the bytes `live` now, at most `limit`.
- * A block counted against one gives its bytes back to it when it comes
- * back.
- */
-interface Budget {
-  live: number
-  readonly limit: number
-}
-
-/** A pure step's large outputs, and the chunks a donating pass carves its small outputs from. */
-const transients: Budget = { live: 0, limit: TRANSIENT_BUDGET }
-
-/**
- * The chunks a pure pass carves its small outputs from (see
- * {@link residentChunk}): a budget of their own, so that a loop that never
- * yields, whose pure steps leave chunks behind at every step, never takes
- * the room of the chunks a donating loop keeps. 128 MiB is about eighty
- * pure steps of Adam over 128 000 small-leaf elements, float32.
- */
-const passings: Budget = { live: 0, limit: 1 << 27 }
+let transientLive = 0
 
 /** Outputs smaller than this many bytes stay where they were (carved from shared chunks). */
 let minBytes = 1 << 18
@@ -106,8 +85,8 @@ export function setResidentMinBytes(bytes: number): number {
 
 const registry =
   typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<[Resident, number, number, Budget | undefined]>(([r, start, end, budget]) => {
-        if (budget !== undefined) budget.live -= end - start
+    ? new FinalizationRegistry<[Resident, number, number, number]>(([r, start, end, transient]) => {
+        transientLive -= transient
         release(r, start, end)
       })
     : undefined
@@ -186,7 +165,7 @@ function take(r: Resident, bytes: number): number {
 export function residentStorage(dtype: Dtype, n: number, transient = false, near?: FloatArray, blocks = 1): FloatArray | undefined {
   const width = dtype === 'float32' ? 4 : 8
   if (n * width < minBytes) return undefined
-  return placeBlock(dtype, n, transient ? transients : undefined, near, blocks)
+  return placeBlock(dtype, n, transient, near, blocks)
 }
 
 /**
@@ -198,29 +177,24 @@ export const RESIDENT_CHUNK = 65536
 
 /**
  * A resident block of {@link RESIDENT_CHUNK} elements of `dtype` (in the
- * memory of `near` when it has room) for a pass to carve many small
- * outputs from; undefined as for {@link residentStorage}. A donating
- * pass's chunk, which the next donating steps write over in place, counts
- * against the budget of transient blocks; a `passing` one (a pure pass's,
- * dropped by the loop a step or two later) against a budget of its own.
- * Its contents are unspecified, and it comes back once the
- * typed array itself is unreachable: what is carved from it must be views
- * of this very array (`fromStorage(chunk, shape, offset)`), never arrays
- * of their own over its buffer.
+ * memory of `near` when it has room) for a donating pass to carve many
+ * small outputs from, which the next donating steps overwrite in place;
+ * undefined as for {@link residentStorage}. It counts against the budget
+ * of transient blocks. Its contents are unspecified, and it comes back
+ * once the typed array itself is unreachable: what is carved from it must
+ * be views of this very array (`fromStorage(chunk, shape, offset)`), never
+ * arrays of their own over its buffer.
  */
-export function residentChunk(dtype: Dtype, near?: FloatArray, passing = false): FloatArray | undefined {
-  return placeBlock(dtype, RESIDENT_CHUNK, passing ? passings : transients, near, 1)
+export function residentChunk(dtype: Dtype, near?: FloatArray): FloatArray | undefined {
+  return placeBlock(dtype, RESIDENT_CHUNK, true, near, 1)
 }
 
-/**
- * The block of {@link residentStorage}, of any size, counted against
- * `budget` when given (undefined past it).
- */
-function placeBlock(dtype: Dtype, n: number, budget: Budget | undefined, near: FloatArray | undefined, blocks: number): FloatArray | undefined {
+/** The block of {@link residentStorage}, of any size. */
+function placeBlock(dtype: Dtype, n: number, transient: boolean, near: FloatArray | undefined, blocks: number): FloatArray | undefined {
   const width = dtype === 'float32' ? 4 : 8
   if (registry === undefined || n === 0) return undefined
   const bytes = Math.ceil((n * width) / ALIGN) * ALIGN
-  if (budget !== undefined && budget.live + bytes > budget.limit) return undefined
+  if (transient && transientLive + bytes > TRANSIENT_BUDGET) return undefined
   const home = near === undefined ? undefined : residentOf(near)
   const placed = (r: Resident | undefined): [Resident, number] | undefined => {
     const start = r === undefined ? -1 : take(r, bytes)
@@ -238,8 +212,8 @@ function placeBlock(dtype: Dtype, n: number, budget: Budget | undefined, near: F
   if (found === undefined) return undefined
   const [r, start] = found
   const a = arrayOver(dtype, r.buffer, start, n)
-  registry.register(a, [r, start, start + bytes, budget])
-  if (budget !== undefined) budget.live += bytes
+  registry.register(a, [r, start, start + bytes, transient ? bytes : 0])
+  if (transient) transientLive += bytes
   return a
 }
 
