@@ -141,6 +141,24 @@ describe('optimizer(tx, { donate: true })', () => {
     expect(() => normConstraint(w, 1)).toThrow()
   })
 
+  it('an emptied tensor is refused wherever it is zipped, also one over the very shape and stride arrays of the first tree’s leaf', () => {
+    const opt = optimizer(adam(0.1) as Tx, { donate: true })
+    const g = [tensor([1, -1, 1], [3], 'float32')]
+    const p0 = [tensor([1, 2, 3], [3], 'float32')]
+    const [p1, s1] = opt.step(p0, g, opt.init(p0))
+    // the second step places the leaf in a chunk; the third writes it over in place there, and empties p2's tensor
+    const [p2, s2] = opt.step(p1, g, s1)
+    const [p3] = opt.step(p2, g, s2)
+    const [live, old] = [(p3 as Tensor[])[0], (p2 as Tensor[])[0]]
+    expect(old.data.length).toBe(0)
+    // a step's outputs of one shape share frozen shape and stride arrays, emptied or not
+    expect(old.shape).toBe(live.shape)
+    expect(old.stride).toBe(live.stride)
+    const e = thrown(() => zipTrees([[live], [old]], ['live', 'old'], ([t]) => t))
+    expect(e).toBeInstanceOf(DonatedBufferError)
+    expect((e as Error).message).toMatch(/^old\[0\]: /)
+  })
+
   it('a state passed through unchanged stays usable (identity keeps its state object)', () => {
     const opt = optimizer(identity() as Tx, { donate: true })
     const params = { w: tensor([1, 2], [2]) }

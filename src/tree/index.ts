@@ -197,6 +197,12 @@ export function walk<R>(
   const checkLeaf = (nodes: readonly unknown[], j: number, tensor: boolean): void => {
     const a = nodes[0] as Tensor
     const b = nodes[j] as Tensor
+    // the common case first: a tensor over the first's very shape and stride arrays (a step's outputs share them),
+    // of its dtype; only whether a donating step emptied it is left to check
+    if (tensor && isLeaf === isTensor && typeof b === 'object' && b !== null && b.shape === a.shape && b.stride === a.stride && typeof b.offset === 'number' && b.data?.constructor === a.data.constructor) {
+      if (isTaken(b)) throw donatedError(leafPath(j))
+      return
+    }
     if (!isLeaf(b)) mismatch(nodes, j)
     if (tensor) {
       if (isTaken(b)) throw donatedError(leafPath(j))
