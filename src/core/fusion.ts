@@ -234,6 +234,23 @@ function leafPass(
   const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const smallOut = new Array<Tensor>(nOut)
+  // the shape and stride arrays of the last state or params tensor found row-major in this pass: a step's outputs
+  // share frozen ones, and a tensor over the very arrays of one found row-major is as row-major (the updates, first,
+  // are a caller's tensors, each with arrays of its own)
+  let rowShape: readonly number[] | undefined
+  let rowStride: readonly number[] | undefined
+  const allRowMajor = (ts: readonly Tensor[]): boolean => {
+    for (let j = 0; j < ts.length; j++) {
+      const t = ts[j]
+      if (t.shape === rowShape && t.stride === rowStride) continue
+      if (!isRowMajor(t)) return false
+      if (j > 0) {
+        rowShape = t.shape
+        rowStride = t.stride
+      }
+    }
+    return true
+  }
   const pass = (ts: Tensor[]): Tensor[] => {
     if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
     const t0 = ts[0]
@@ -303,15 +320,7 @@ function leafPass(
   return result
 }
 
-function allRowMajor(ts: readonly Tensor[]): boolean {
-  for (let j = 0; j < ts.length; j++) {
-    const t = ts[j]
-    // (a step's outputs share frozen shape and stride arrays: a tensor with the very arrays of the one before is as row-major)
-    if (j > 0 && t.stride === ts[j - 1].stride && t.shape === ts[j - 1].shape) continue
-    if (!isRowMajor(t)) return false
-  }
-  return true
-}
+
 
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
 export const SMALL = 4096
