@@ -320,8 +320,6 @@ function leafPass(
   return result
 }
 
-
-
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
 export const SMALL = 4096
 
