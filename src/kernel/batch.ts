@@ -14,8 +14,7 @@
 import { type Dtype, type FloatArray, arrayOver, dtypeOfArray } from '../tensor/tensor.js'
 
 /**
- * The leaves of one batch: `count` leaves of `total` elements in all, one
- * after another. Array `j` (the program's inputs, then its outputs) is
+ * The leaves of one batch: `total` elements in all, leaf after leaf. Array `j` (the program's inputs, then its outputs) is
  * `runs[j]` runs: run `r` is `arrays[j][r]` from element `offsets[j][r]`
  * on, and holds the batch's elements up to `ends[j][r]` (from where the
  * run before ends). The lists may be longer than the runs: a batch is
@@ -23,7 +22,6 @@ import { type Dtype, type FloatArray, arrayOver, dtypeOfArray } from '../tensor/
  * next pass).
  */
 export interface Batch {
-  count: number
   total: number
   /** The size of the last leaf added. */
   size: number
@@ -41,7 +39,7 @@ export type BatchKernel = (batch: Batch, scalars: ArrayLike<number>) => void
 /** A new, empty batch of `arrays` arrays per leaf. */
 export function newBatch(arrays: number): Batch {
   const lists = <T>(): T[][] => Array.from({ length: arrays }, () => [])
-  return { count: 0, total: 0, size: 0, runs: new Array<number>(arrays).fill(0), arrays: lists(), offsets: lists(), ends: lists(), next: new Array<number>(arrays).fill(0) }
+  return { total: 0, size: 0, runs: new Array<number>(arrays).fill(0), arrays: lists(), offsets: lists(), ends: lists(), next: new Array<number>(arrays).fill(0) }
 }
 
 /** Batches emptied by {@link releaseBatch}, for {@link takeBatch}. */
@@ -62,7 +60,6 @@ export function clearBatch(b: Batch): void {
     b.arrays[j].fill(NONE, 0, b.runs[j])
     b.runs[j] = 0
   }
-  b.count = 0
   b.total = 0
   b.size = 0
 }
@@ -75,7 +72,6 @@ export function releaseBatch(b: Batch): void {
 
 /** Adds a leaf of `n` elements to `b`; its arrays follow with {@link addArray}, in column order. */
 export function addLeaf(b: Batch, n: number): void {
-  b.count++
   b.size = n
   b.total += n
 }
@@ -105,9 +101,9 @@ export function runAt(b: Batch, j: number, e: number, from: number): number {
   return r
 }
 
-/** Where run `r` of array `j` of `b` starts among the batch's elements. */
-export function runStart(b: Batch, j: number, r: number): number {
-  return r === 0 ? 0 : b.ends[j][r - 1]
+/** Where the batch's element `e`, which run `r` of array `j` of `b` holds, lies in that run's array. */
+export function elementIn(b: Batch, j: number, r: number, e: number): number {
+  return b.offsets[j][r] + e - (r === 0 ? 0 : b.ends[j][r - 1])
 }
 
 /** `n` elements of `a` from `offset`: `a` itself when that is all of it. */
@@ -140,14 +136,13 @@ function piece(region: Staging, pos: number, n: number): FloatArray {
  */
 export function copyRuns(b: Batch, j: number, at: number[], from: number, to: number, region: Staging, into: boolean): void {
   const arrays = b.arrays[j]
-  const offsets = b.offsets[j]
   const ends = b.ends[j]
   let r = runAt(b, j, from, at[j])
   let pos = 0
   for (let e = from; e < to; r++) {
     const stop = Math.min(ends[r], to)
     const n = stop - e
-    const start = offsets[r] + e - runStart(b, j, r)
+    const start = elementIn(b, j, r, e)
     if (n > 0 && into) region.array.set(part(arrays[r], start, n), pos)
     else if (n > 0) arrays[r].set(piece(region, pos, n), start)
     pos += n

@@ -10,7 +10,7 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import { type BatchKernel, part, runAt, runStart } from './batch.js'
+import { type BatchKernel, elementIn, part, runAt } from './batch.js'
 import { type Expr, type Program, float32Values, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
@@ -46,7 +46,7 @@ export function runByRun(run: RawKernel, inputs: number): BatchKernel {
       const n = stop - e
       for (let j = 0; j < arrays; j++) {
         const r = at[j]
-        const a = part(b.arrays[j][r], b.offsets[j][r] + e - runStart(b, j, r), n)
+        const a = part(b.arrays[j][r], elementIn(b, j, r, e), n)
         if (j < inputs) ins[j] = a
         else outs[j - inputs] = a
       }

@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
-import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, newBatch, runAt, runPacked, runStart, staging } from './batch.js'
+import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, elementIn, newBatch, runAt, runPacked, staging } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_BYTES, residentOf, stagingOffset } from './resident.js'
 
@@ -459,7 +459,7 @@ function residentKernel(
    * whole number of iterations long go through the scratch memory.
    */
   const batch: ResidentBatch = (b, values) => {
-    const { total, arrays: columns, offsets, ends } = b
+    const { total, arrays: columns, ends } = b
     if (total === 0) return false
     const r = residentOf(columns[program.inputs][0])
     if (r === undefined) return false
@@ -478,7 +478,7 @@ function residentKernel(
         }
         if (!inPlace[j]) continue
         stop = Math.min(stop, ends[j][k])
-        first[j] = offsets[j][k] + e - runStart(b, j, k)
+        first[j] = elementIn(b, j, k, e)
       }
       // the inputs from elsewhere into the staging regions
       for (let j = 0; j < program.inputs; j++) if (!inPlace[j]) copyRuns(b, j, at, e, stop, h.regions[j], true)
