@@ -93,7 +93,8 @@ function setKey(o: Record<string, unknown>, key: string, v: unknown): void {
  * the N leaves at each leaf position and the live path, and builds `nOut`
  * output trees of the first tree's structure from the `nOut` values `onLeaf`
  * returns (read from the array `onLeaf` returns at once, so `onLeaf` may
- * return one array each time; a root that is a leaf returns it as is). Containers it builds are frozen. A cycle in the first tree (a
+ * return one array each time; a root that is a leaf returns it as is).
+ * Containers it builds are frozen. A cycle in the first tree (a
  * container that contains itself) is a `StructureError` naming the path
  * where it closes. A tensor that a donating step emptied is a
  * `DonatedBufferError` naming its path.
