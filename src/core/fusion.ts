@@ -234,19 +234,25 @@ function leafPass(
   const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const smallOut = new Array<Tensor>(nOut)
-  // the shape and stride arrays of the last state or params tensor found row-major in this pass: a step's outputs
-  // share frozen ones, and a tensor over the very arrays of one found row-major is as row-major (the updates, first,
-  // are a caller's tensors, each with arrays of its own)
+  // the shape and stride arrays of the last two state or params tensors of different shapes found row-major in
+  // this pass: a step's outputs share frozen ones, and a tensor over the very arrays of one found row-major is as
+  // row-major (the updates, first, are a caller's tensors, each with arrays of its own); two, for a model's layers,
+  // whose leaves alternate between two shapes (a weight and a bias)
   let rowShape: readonly number[] | undefined
   let rowStride: readonly number[] | undefined
+  let rowShape2: readonly number[] | undefined
+  let rowStride2: readonly number[] | undefined
   const allRowMajor = (ts: readonly Tensor[]): boolean => {
     for (let j = 0; j < ts.length; j++) {
       const t = ts[j]
-      if (t.shape === rowShape && t.stride === rowStride) continue
+      const { shape, stride } = t
+      if ((shape === rowShape && stride === rowStride) || (shape === rowShape2 && stride === rowStride2)) continue
       if (!isRowMajor(t)) return false
       if (j > 0) {
-        rowShape = t.shape
-        rowStride = t.stride
+        rowShape2 = rowShape
+        rowStride2 = rowStride
+        rowShape = shape
+        rowStride = stride
       }
     }
     return true
