@@ -20,7 +20,7 @@ import { fullChain, normConstraints, totalNorm } from './constraints.js'
 import { type Line, type Rounds, type Target, machine, markdownTables, met, textTables } from './harness.js'
 import { type Row, formatRows, runKernelBench } from './kernels.js'
 import { activeBackend } from '../src/kernel/index.js'
-import { type CaseResult, FLAVORS, adamManyLeaves, adamPeers, flavoredOneLeaf, manyLeavesFloors, oneLeafOptimizers } from './optimizers.js'
+import { type CaseResult, FLAVORS, adamManyLeaves, adamPeers, flavoredOneLeaf, javascriptBackend, manyLeavesFloors, oneLeafOptimizers } from './optimizers.js'
 
 type Case = (smoke: boolean, rounds: Rounds) => Promise<CaseResult>
 
@@ -37,6 +37,7 @@ const CASES: readonly (readonly [string, Case, Rounds])[] = [
   ['b-optax', adamManyLeaves('optax'), { warmup: 50, reps: 301 }],
   ['b-layers', adamManyLeaves('layers'), { warmup: 50, reps: 301 }],
   ['b-floors', manyLeavesFloors, { warmup: 50, reps: 301 }],
+  ['js', javascriptBackend, { warmup: 20, reps: 101 }],
   ['c', normConstraints, { warmup: 5, reps: 31 }],
   ['d', totalNorm, { warmup: 5, reps: 31 }],
   ['e', fullChain, { warmup: 5, reps: 31 }],
@@ -91,6 +92,9 @@ function results(lines: readonly Line[], targets: readonly Target[], kernels: re
     'model\'s tree, `{ layers: [{ W, b }, ...] }` with W of 8×8 (no target). In the floors\' process too, `ours, one leaf`',
     'and `ours, donate, one leaf` run the same step over the same elements as one leaf of their total size: the',
     'kernel without any per-leaf work (walk, checks, new tensors, batching), beside the plain loop over the leaves.',
+    'The lines marked `JavaScript backend` run Adam of (a) and (b) on the backend an engine without WebAssembly',
+    'SIMD gets (an old browser, or a content security policy without `wasm-unsafe-eval`), in a process of their own:',
+    'the same numbers, no target.',
     '',
     '## Machine',
     '',

@@ -392,3 +392,55 @@ export async function manyLeavesFloors(smoke: boolean, rounds: Rounds): Promise<
   }
   return { lines, targets: [] }
 }
+
+/**
+ * The JavaScript backend, where WebAssembly SIMD is missing (an old
+ * engine, or a content security policy without `wasm-unsafe-eval`), in a
+ * process of its own: Adam, pure and donating, on one 4M-element float32
+ * leaf and on 2000 leaves of 64, each beside the plain loop and the
+ * rounding hand loop its numbers are checked against. No targets: the
+ * numbers are those of the WebAssembly backend, the speed is what a page
+ * without WebAssembly gets.
+ */
+export async function javascriptBackend(smoke: boolean, rounds: Rounds): Promise<CaseResult> {
+  setBackend('js')
+  const lines: Line[] = []
+  // (a)'s leaf: fewer rounds, a step takes about a tenth of a second
+  {
+    const n = smoke ? 1 << 12 : 1 << 22
+    const p0 = filled(n, 1)
+    const g0 = filled(n, 2)
+    const plain: PlainArrays = { p: p0.slice(), g: g0, s: [new Float32Array(n), new Float32Array(n)] }
+    const hand = { p: p0.slice(), m: new Float32Array(n), v: new Float32Array(n), t: 0 }
+    let t = 0
+    const pure = ours(adam(), fromStorage(p0.slice(), [n]), fromStorage(g0, [n]), 'pure')
+    const donated = ours(adam(), fromStorage(p0.slice(), [n]), fromStorage(g0, [n]), 'donate')
+    const contestants = await checkSteps([
+      { name: 'plain', run: () => plainStep('adam', plain, ++t) },
+      { name: 'hand', run: () => adamInPlace(hand.p, g0, hand.m, hand.v, ++hand.t) },
+      { name: 'ours', run: pure.step },
+      { name: 'ours, donate', run: donated.step },
+    ])
+    const checks = { ours: compare(pure.params(), [hand.p]), 'ours, donate': compare(donated.params(), [hand.p]) }
+    const m = await interleaved(contestants, smoke ? rounds : { warmup: 2, reps: 9 })
+    lines.push(...linesOf(`(a) adam step, one ${smoke ? '4K' : '4M'} float32 leaf, JavaScript backend`, m, checks, 'plain'))
+  }
+  // (b)'s leaves
+  {
+    const { name, size, p0, g0 } = manyLeaves(smoke)
+    const grads = g0.map((g) => fromStorage(g, [size]))
+    const hand = { p: p0.map((p) => p.slice()), m: p0.map(() => new Float32Array(size)), v: p0.map(() => new Float32Array(size)), t: 0 }
+    const pure = ours(adam(), p0.map((p) => fromStorage(p.slice(), [size])), grads, 'pure')
+    const donated = ours(adam(), p0.map((p) => fromStorage(p.slice(), [size])), grads, 'donate')
+    const contestants = await checkSteps([
+      plainOverLeaves(p0, g0),
+      { name: 'hand', run: () => adamInPlaceLeaves(hand.p, g0, hand.m, hand.v, ++hand.t) },
+      { name: 'ours', run: pure.step },
+      { name: 'ours, donate', run: donated.step },
+    ])
+    const checks = { ours: compare(pure.params(), hand.p), 'ours, donate': compare(donated.params(), hand.p) }
+    const m = await interleaved(contestants, rounds)
+    lines.push(...linesOf(`${name}, JavaScript backend`, m, checks, 'plain'))
+  }
+  return { lines, targets: [] }
+}

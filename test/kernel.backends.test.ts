@@ -11,7 +11,7 @@ import { type ViewRecipe, arbPool, arbShape, arbTree, arbViewRecipe, fromPool, v
 import { type GradientTransformation, type Params, chain, optimizer } from '../src/core/index.js'
 import { activeBackend, addArray, addLeaf, compiled, newBatch, residentOf, setBackend, setResidentMinBytes, wasmSupported } from '../src/kernel/index.js'
 import { releaseBatch, runPacked, takeBatch } from '../src/kernel/batch.js'
-import { abs, add, div, float32Values, fround, max, min, mul, program, schedule, sqrt, store, where } from '../src/kernel/index.js'
+import { type BinaryOp, type Comparison, type Expr, abs, add, div, float32Values, fround, max, min, mul, neg, program, schedule, sqrt, store, sub, where } from '../src/kernel/index.js'
 import { fitted, wasmKernel } from '../src/kernel/wasm.js'
 import * as O from '../src/optimizers/index.js'
 import { type Dtype, type FloatArray, type Tensor, copy, fromStorage, toArray } from '../src/tensor/index.js'
@@ -130,6 +130,118 @@ const longProgram = (terms: number) =>
     for (let k = 1; k <= terms; k++) acc = store(add(acc, store(div(max(x, sqrt(add(y, mul(s, k)))), add(x, y)))))
     return [acc, store(mul(acc, y))]
   })
+
+/**
+ * An expression of the kernel language as data, for random programs: an
+ * input or scalar (by index), a constant, or an operation of the language
+ * on such recipes.
+ */
+type Recipe =
+  | { readonly leaf: 'input' | 'scalar'; readonly i: number }
+  | { readonly leaf: 'const'; readonly value: number }
+  | { readonly unary: 'sqrt' | 'abs' | 'neg' | 'fround' | 'store'; readonly a: Recipe }
+  | { readonly binary: BinaryOp; readonly a: Recipe; readonly b: Recipe }
+  | { readonly where: Comparison; readonly a: Recipe; readonly b: Recipe; readonly then: Recipe; readonly otherwise: Recipe }
+
+/** Random recipes up to five operations deep, over two inputs, two scalars and constants of every kind (±0, NaN, ±∞). */
+const arbRecipe: fc.Arbitrary<Recipe> = fc.letrec<{ node: Recipe; leaf: Recipe }>((tie) => ({
+  node: fc.oneof(
+    { maxDepth: 5, depthSize: 'small' },
+    tie('leaf'),
+    fc.record({ unary: fc.constantFrom('sqrt', 'abs', 'neg', 'fround', 'store'), a: tie('node') }),
+    fc.record({ binary: fc.constantFrom<BinaryOp>('add', 'sub', 'mul', 'div', 'max', 'min'), a: tie('node'), b: tie('node') }),
+    fc.record({ where: fc.constantFrom<Comparison>('lt', 'le', 'eq'), a: tie('node'), b: tie('node'), then: tie('node'), otherwise: tie('node') }),
+  ) as fc.Arbitrary<Recipe>,
+  leaf: fc.oneof(
+    fc.record({ leaf: fc.constantFrom<'input' | 'scalar'>('input', 'scalar'), i: fc.integer({ min: 0, max: 1 }) }),
+    fc.record({ leaf: fc.constant<'const'>('const'), value: fc.constantFrom(0, -0, 1, -3, 0.1, 2.5, 1e-8, 1e300, NaN, Infinity, -Infinity) }),
+  ) as fc.Arbitrary<Recipe>,
+})).node
+
+/** The expression of `r` over inputs `x` and scalars `s`. */
+function exprOf(r: Recipe, x: readonly Expr[], s: readonly Expr[]): Expr | number {
+  if ('leaf' in r) return r.leaf === 'const' ? r.value : r.leaf === 'input' ? x[r.i] : s[r.i]
+  if ('unary' in r) {
+    const a = exprOf(r.a, x, s)
+    return { sqrt, abs, neg, fround, store }[r.unary](a)
+  }
+  if ('binary' in r) return { add, sub, mul, div, max, min }[r.binary](exprOf(r.a, x, s), exprOf(r.b, x, s))
+  return where(r.where, exprOf(r.a, x, s), exprOf(r.b, x, s), exprOf(r.then, x, s), exprOf(r.otherwise, x, s))
+}
+
+/**
+ * The oracle: `r` evaluated on one element, in float64 with `store` rounding
+ * to float32 on float32 leaves, as the language defines it (expr.ts).
+ */
+function evaluate(r: Recipe, x: readonly number[], s: readonly number[], f32: boolean): number {
+  const ev = (q: Recipe): number => evaluate(q, x, s, f32)
+  if ('leaf' in r) return r.leaf === 'const' ? r.value : r.leaf === 'input' ? x[r.i] : s[r.i]
+  if ('unary' in r) {
+    const a = ev(r.a)
+    const ops = { sqrt: Math.sqrt(a), abs: Math.abs(a), neg: -a, fround: Math.fround(a), store: f32 ? Math.fround(a) : a }
+    return ops[r.unary]
+  }
+  if ('binary' in r) {
+    const [a, b] = [ev(r.a), ev(r.b)]
+    return { add: a + b, sub: a - b, mul: a * b, div: a / b, max: Math.max(a, b), min: Math.min(a, b) }[r.binary]
+  }
+  const [a, b] = [ev(r.a), ev(r.b)]
+  const holds = r.where === 'lt' ? a < b : r.where === 'le' ? a <= b : a === b
+  return holds ? ev(r.then) : ev(r.otherwise)
+}
+
+describe('random programs (every operation, either operand a number, NaN, ±0 and ±∞)', () => {
+  it.each(['js', 'wasm'] as const)("on %s, a leaf and a batch of leaves give the oracle's bits (exact)", (backend) => {
+    if (backend === 'wasm' && !wasmSupported()) return
+    const values = fc.oneof(fc.double(), fc.constantFrom(0, -0, 1, -1, 0.5, NaN, Infinity, -Infinity))
+    fc.assert(
+      fc.property(
+        fc.array(arbRecipe, { minLength: 1, maxLength: 2 }),
+        fc.constantFrom<Dtype>('float32', 'float64'),
+        fc.integer({ min: 1, max: 1100 }),
+        fc.array(values, { minLength: 4, maxLength: 4 }),
+        fc.tuple(values, values),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 8 }),
+        (recipes, dtype, n, pattern, [s0, s1], sizes) => {
+          const f32 = dtype === 'float32'
+          // scalars come rounded to the leaf dtype (as a block's scalars do)
+          const scalars = f32 ? [Math.fround(s0), Math.fround(s1)] : [s0, s1]
+          const prog = program(`random ${JSON.stringify(recipes)}`, 2, 2, (x, s) => recipes.map((r) => store(exprOf(r, x, s))))
+          const make = (): FloatArray => (f32 ? new Float32Array(n) : new Float64Array(n))
+          const ins = [make(), make()]
+          ins.forEach((a, i) => a.forEach((_, k) => (a[k] = pattern[(k * (i + 1) + i) % 4] * (1 + k / 7))))
+          const want = recipes.map(() => make())
+          for (let k = 0; k < n; k++) {
+            recipes.forEach((r, o) => (want[o][k] = evaluate({ unary: 'store', a: r }, [ins[0][k], ins[1][k]], scalars, f32)))
+          }
+          const previous = setBackend(backend)
+          try {
+            const k = compiled(prog, dtype)
+            // one leaf
+            const outs = recipes.map(() => make())
+            k.run(n, outs, ins, scalars)
+            outs.forEach((o, i) => expectSameBits(Array.from(o), Array.from(want[i])))
+            // the same elements as a batch of leaves of `sizes` (cycled), the inputs' runs in their arrays
+            const b = newBatch(2 + recipes.length)
+            const packed = recipes.map(() => make())
+            for (let at = 0, l = 0; at < n; l++) {
+              const m = Math.min(n - at, sizes[l % sizes.length] || 1)
+              addLeaf(b, m)
+              ins.forEach((a, j) => addArray(b, j, a, at))
+              packed.forEach((o, i) => addArray(b, 2 + i, o, at))
+              at += m
+            }
+            k.batch(b, scalars)
+            packed.forEach((o, i) => expectSameBits(Array.from(o), Array.from(want[i])))
+          } finally {
+            setBackend(previous)
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
 
 describe('float32 values (stores of them round nothing, on either backend)', () => {
   it('are the inputs, stored and frounded values, float32 constants, and max, min, abs, neg and where of them', () => {

@@ -10,8 +10,8 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import { type BatchKernel, elementIn, part, runAt } from './batch.js'
-import { type Expr, type Program, float32Values, operands, schedule } from './expr.js'
+import { type BatchKernel, part, runPacked } from './batch.js'
+import { type BinaryOp, type Expr, type Program, float32Values, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
 export type RawKernel = (n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], scalars: ArrayLike<number>) => void
@@ -25,50 +25,16 @@ export interface Compiled {
   readonly batch: BatchKernel
 }
 
-/**
- * A batch run through `run` (`inputs` arrays, then the outputs) one
- * stretch at a time: the elements over which every array stays in one run
- * (a leaf, or many neighbouring ones).
- */
-export function runByRun(run: RawKernel, inputs: number): BatchKernel {
-  return (b, scalars) => {
-    const arrays = b.arrays.length
-    const ins = new Array<FloatArray>(inputs)
-    const outs = new Array<FloatArray>(arrays - inputs)
-    const at = new Array<number>(arrays).fill(0)
-    for (let e = 0; e < b.total; ) {
-      // the stretch from e: up to the first end of a run among the arrays
-      let stop = b.total
-      for (let j = 0; j < arrays; j++) {
-        at[j] = runAt(b, j, e, at[j])
-        stop = Math.min(stop, b.ends[j][at[j]])
-      }
-      const n = stop - e
-      for (let j = 0; j < arrays; j++) {
-        const r = at[j]
-        const a = part(b.arrays[j][r], elementIn(b, j, r, e), n)
-        if (j < inputs) ins[j] = a
-        else outs[j - inputs] = a
-      }
-      run(n, outs, ins, scalars)
-      e = stop
-    }
-  }
-}
-
 /** Elements per chunk: the live registers of a program stay in the first-level cache. */
 const CHUNK = 512
-
-/** One step of a compiled program, on register numbers. */
-type Step =
-  | { readonly op: 'input' | 'scalar'; readonly dst: number; readonly index: number }
-  | { readonly op: 'const'; readonly dst: number; readonly value: number }
-  | { readonly op: 'compute'; readonly dst: number; readonly name: string; readonly args: readonly number[] }
 
 const F = Math.fround
 
 /** An operation over `n` elements of registers: it reads element `k` of its operands before writing it to `d`. */
 type Operation = (d: Float64Array, n: number, a: Float64Array, b: Float64Array, t: Float64Array, e: Float64Array) => void
+
+/** A binary operation with one operand a number: `d[k] = a[k] op s` (or `s op a[k]`, see {@link WITH_NUMBER}). */
+type NumberOperation = (d: Float64Array, n: number, a: Float64Array, s: number) => void
 
 /** Rounding to float32: `store` of float32 leaves, and `fround` whatever the leaf dtype. */
 const toFloat32: Operation = (d, n, a) => {
@@ -118,59 +84,188 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
 }
 
 /**
+ * The binary operations with a scalar or constant operand, which they read
+ * as a number instead of a register filled with it: `right` is `a[k] op s`,
+ * `left` is `s op a[k]`, the operands in the expression's order (the same
+ * float64 operation, so the same bits).
+ */
+const WITH_NUMBER: Readonly<Record<BinaryOp, { readonly right: NumberOperation; readonly left: NumberOperation }>> = {
+  add: {
+    right: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = a[k] + s
+    },
+    left: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = s + a[k]
+    },
+  },
+  sub: {
+    right: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = a[k] - s
+    },
+    left: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = s - a[k]
+    },
+  },
+  mul: {
+    right: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = a[k] * s
+    },
+    left: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = s * a[k]
+    },
+  },
+  div: {
+    right: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = a[k] / s
+    },
+    left: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = s / a[k]
+    },
+  },
+  max: {
+    right: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = Math.max(a[k], s)
+    },
+    left: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = Math.max(s, a[k])
+    },
+  },
+  min: {
+    right: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = Math.min(a[k], s)
+    },
+    left: (d, n, a, s) => {
+      for (let k = 0; k < n; k++) d[k] = Math.min(s, a[k])
+    },
+  },
+}
+
+/**
+ * `to[start + k] = from[at + k]` for `k < n`: a register into an output (a
+ * float32 one rounds each value, as `Math.fround`). A loop: `set` from
+ * float64 into float32 took more than half as long again.
+ */
+function copyOut(to: FloatArray, start: number, from: Float64Array, at: number, n: number): void {
+  for (let k = 0; k < n; k++) to[start + k] = from[at + k]
+}
+
+/**
+ * One step of a compiled program, every kind of one shape: an operation
+ * (`f` over registers), an operation with a number (`g` over register
+ * `a` and the number), or a register filled with a number. The number is
+ * scalar `scalar` of the call, or `value` when `scalar` is -1.
+ */
+interface Step {
+  readonly d: Float64Array
+  readonly f: Operation | undefined
+  readonly g: NumberOperation | undefined
+  readonly a: Float64Array
+  readonly b: Float64Array
+  readonly t: Float64Array
+  readonly e: Float64Array
+  readonly scalar: number
+  readonly value: number
+}
+
+/** True for a node whose value is one number for the whole call: a scalar or a constant. */
+const isNumber = (e: Expr): boolean => e.kind === 'scalar' || e.kind === 'const'
+
+/**
  * Compiles `program` for leaves stored as float32 (`f32`: `store` rounds
  * with `Math.fround`) or float64 (`store` is the value itself). Registers
  * are reused once their value is dead, so a program of dozens of nodes
- * needs a handful of chunk buffers.
+ * needs a handful of chunk buffers. A binary operation with one scalar or
+ * constant operand reads it as a number; other uses of such a number read
+ * a register filled with it.
+ *
+ * `run` takes a leaf 512 elements at a time: its inputs are copied into
+ * their registers, the steps run, and the output registers are copied out.
+ * `batch` packs the leaves of a batch into the same registers as the
+ * WebAssembly kernels pack theirs into staging regions (`runPacked`: each
+ * array a run at a time, so that the params and state of neighbouring
+ * leaves move as one copy), and every step runs over full chunks, not over
+ * each small leaf on its own (2000 leaves of 64 took about half the time).
+ * A chunk's inputs are all copied in before any of its outputs is copied
+ * out, so outputs written over their own inputs (a donating step) read
+ * nothing written.
  */
 export function jsKernel(program: Program, f32: boolean): Compiled {
   // a float64 store is its operand, and so is a float32 store of a float32 value: one node, one register
   const single = f32 ? float32Values(schedule(program.outputs)) : undefined
   const canon = (e: Expr): Expr => (e.kind === 'store' && (single === undefined || single.has(e.a)) ? canon(e.a) : e)
-  const order = schedule(program.outputs.map(canon)).filter((e) => canon(e) === e)
+  const scheduled = schedule(program.outputs.map(canon)).filter((e) => canon(e) === e)
+  // which operand of a binary node is read as a number (the other is not a number too)
+  const numberSide = (e: Expr): 0 | 1 | undefined => {
+    if (e.kind !== 'binary') return undefined
+    const [a, b] = [isNumber(canon(e.a)), isNumber(canon(e.b))]
+    return a === b ? undefined : a ? 0 : 1
+  }
+  /** The operands of `e` read from registers. */
+  const registerOperands = (e: Expr): Expr[] => {
+    const side = numberSide(e)
+    return operands(e)
+      .map(canon)
+      .filter((_, i) => i !== side)
+  }
+  // the numbers some step reads from a register (or an output is): only those are filled
+  const filled = new Set<Expr>(program.outputs.map(canon).filter(isNumber))
+  for (const e of scheduled) for (const o of registerOperands(e)) if (isNumber(o)) filled.add(o)
+  // the inputs first (each a register of its own, filled at the start of a chunk), then the rest in schedule order
+  const order = [...scheduled.filter((e) => e.kind === 'input'), ...scheduled.filter((e) => e.kind !== 'input' && (!isNumber(e) || filled.has(e)))]
   const lastUse = new Map<Expr, number>()
-  order.forEach((e, i) => operands(e).forEach((o) => lastUse.set(canon(o), i)))
+  order.forEach((e, i) => registerOperands(e).forEach((o) => lastUse.set(o, i)))
   program.outputs.forEach((o) => lastUse.set(canon(o), order.length))
   const reg = new Map<Expr, number>()
   const free: number[] = []
   let count = 0
-  const steps: Step[] = []
   for (const [i, e] of order.entries()) {
-    const args = operands(e).map((o) => reg.get(canon(o))!)
-    // a register whose value dies here may hold this step's result
-    for (const o of new Set(operands(e).map(canon))) if (lastUse.get(o) === i) free.push(reg.get(o)!)
-    const dst = free.pop() ?? count++
-    reg.set(e, dst)
-    if (e.kind === 'input' || e.kind === 'scalar') steps.push({ op: e.kind, dst, index: e.index })
-    else if (e.kind === 'const') steps.push({ op: 'const', dst, value: e.value })
-    else steps.push({ op: 'compute', dst, args, name: e.kind === 'binary' || e.kind === 'unary' ? e.op : e.kind === 'where' ? e.test : 'store' })
+    // a register whose value dies here may hold this step's result (an input's register is never handed on before every input has one)
+    if (e.kind !== 'input') for (const o of new Set(registerOperands(e))) if (lastUse.get(o) === i) free.push(reg.get(o)!)
+    reg.set(e, free.pop() ?? count++)
   }
   const regs = Array.from({ length: count }, () => new Float64Array(CHUNK))
-  const outRegs = program.outputs.map((o) => regs[reg.get(canon(o))!])
-  // each step with its registers resolved: `f` for an operation, else what to fill `d` with
-  const run = steps.map((s) => {
-    const [a, b = a, t = a, e = a] = s.op === 'compute' ? s.args.map((i) => regs[i]) : [regs[s.dst]]
-    const f = s.op === 'compute' ? OPERATIONS[s.name] : undefined
-    return { op: s.op, d: regs[s.dst], f, a, b, t, e, index: s.op === 'compute' || s.op === 'const' ? 0 : s.index, value: s.op === 'const' ? s.value : 0 }
-  })
-  const kernel: RawKernel = (n, outs, ins, scalars) => {
-    for (let start = 0; start < n; start += CHUNK) {
-      const len = Math.min(CHUNK, n - start)
-      for (const s of run) {
-        const d = s.d
-        if (s.f !== undefined) s.f(d, len, s.a, s.b, s.t, s.e)
-        else if (s.op === 'const') d.fill(s.value)
-        else if (s.op === 'scalar') d.fill(scalars[s.index])
-        else {
-          const x = ins[s.index]
-          d.set(start === 0 && x.length === len ? x : x.subarray(start, start + len))
-        }
-      }
-      for (let i = 0; i < outs.length; i++) {
-        const r = outRegs[i]
-        outs[i].set(len === CHUNK ? r : r.subarray(0, len), start)
-      }
+  const registerOf = (e: Expr): Float64Array => regs[reg.get(canon(e))!]
+  const outRegs = program.outputs.map(registerOf)
+  // the register of each input the program reads (by input index), and the steps after the inputs
+  const inRegs: (Float64Array | undefined)[] = Array.from({ length: program.inputs }, () => undefined)
+  const steps: Step[] = []
+  for (const e of order) {
+    const d = regs[reg.get(e)!]
+    if (e.kind === 'input') {
+      inRegs[e.index] = d
+      continue
+    }
+    const side = numberSide(e)
+    const number = side === undefined ? undefined : canon(side === 0 ? (e as { a: Expr }).a : (e as { b: Expr }).b)
+    const scalar = number?.kind === 'scalar' ? number.index : e.kind === 'scalar' ? e.index : -1
+    const value = number?.kind === 'const' ? number.value : e.kind === 'const' ? e.value : 0
+    const [a, b = a, t = a, x = a] = isNumber(e) ? [d] : registerOperands(e).map(registerOf)
+    const name = e.kind === 'binary' || e.kind === 'unary' ? e.op : e.kind === 'where' ? e.test : 'store'
+    const g = side === undefined || e.kind !== 'binary' ? undefined : WITH_NUMBER[e.op][side === 1 ? 'right' : 'left']
+    const f = isNumber(e) || g !== undefined ? undefined : OPERATIONS[name]
+    steps.push({ d, f, g, a, b, t, e: x, scalar, value })
+  }
+  const reads = inRegs.flatMap((r, index) => (r === undefined ? [] : [{ r, index }]))
+  const nOut = outRegs.length
+  // the steps over the first `len` elements of the registers
+  const exec = (len: number, scalars: ArrayLike<number>): void => {
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]
+      if (s.f !== undefined) s.f(s.d, len, s.a, s.b, s.t, s.e)
+      else if (s.g !== undefined) s.g(s.d, len, s.a, s.scalar < 0 ? s.value : scalars[s.scalar])
+      else s.d.fill(s.scalar < 0 ? s.value : scalars[s.scalar], 0, len)
     }
   }
-  return { run: kernel, batch: runByRun(kernel, program.inputs) }
+  const run: RawKernel = (n, outs, ins, scalars) => {
+    for (let start = 0; start < n; start += CHUNK) {
+      const len = Math.min(CHUNK, n - start)
+      for (const { r, index } of reads) r.set(part(ins[index], start, len))
+      exec(len, scalars)
+      for (let i = 0; i < nOut; i++) copyOut(outs[i], start, outRegs[i], 0, len)
+    }
+  }
+  // the batch packed into the registers, a chunk at a time (an input the program never reads gets a spare one)
+  const regions = [...inRegs.map((r) => r ?? new Float64Array(CHUNK)), ...outRegs]
+  const batch: BatchKernel = (b, scalars) => runPacked(b, program.inputs, CHUNK, regions, (len) => exec(len, scalars))
+  return { run, batch }
 }
