@@ -242,13 +242,13 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   const kept: Returned = { lineage, stamped: false, buffers: false, taken: 0 }
   let whole = true
   return {
-    recycle: withPlaced(kept, (old) => {
+    recycle: withPlaced(kept, (old, small) => {
       const a = old.data as Block
       // a small leaf (its size, not its storage's): a view into a chunk that a donating pass of these results
       // carved (stamped with their lineage) is written over in place, each tensor at its own elements; any other
-      // small leaf gets new storage, carved from such a chunk
-      if (sizeOf(old.shape) < SMALL) {
-        if (!stamped || a[LINEAGE] !== lineage || !isRowMajor(old)) return undefined
+      // small leaf gets new storage, carved from such a chunk (a leaf of a batch is known small and row-major)
+      if (small === true || sizeOf(old.shape) < SMALL) {
+        if (!stamped || a[LINEAGE] !== lineage || !(small === true || isRowMajor(old))) return undefined
         taken.list[taken.count++] = old
         return a
       }
@@ -296,7 +296,7 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
  * carries on their lineage, and `results` note that they hold a stamped
  * buffer.
  */
-function withPlaced(results: Returned, take: (old: Tensor) => FloatArray | undefined, reads?: Reads): Recycle {
+function withPlaced(results: Returned, take: (old: Tensor, small?: boolean) => FloatArray | undefined, reads?: Reads): Recycle {
   return Object.assign(take, {
     placed: (storage: FloatArray) => {
       ;(storage as Block)[LINEAGE] = results.lineage

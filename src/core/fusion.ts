@@ -27,8 +27,13 @@ export type Factor = (dtype: Dtype) => number
 
 /** Where a new state or parameter tensor may be written: over the old one's buffer (donation), if it can be. */
 export interface Recycle {
-  /** The storage of `old` for its replacement, handed out once, when it can be taken over. */
-  (old: Tensor): FloatArray | undefined
+  /**
+   * The storage of `old` for its replacement, handed out once, when it can
+   * be taken over. `small` says the caller knows `old` to be row-major and
+   * of fewer than {@link SMALL} elements (a leaf of a batch), so neither is
+   * looked at again.
+   */
+  (old: Tensor, small?: boolean): FloatArray | undefined
   /**
    * New storage of the step's results that the next donating step may write
    * over: a large leaf moved into a resident block instead of the buffer
@@ -174,7 +179,7 @@ function leafPass(
   names: readonly string[],
   nOut: number,
   kernelFor: (dtype: Dtype) => PassKernel,
-  reuse: (ts: readonly Tensor[], i: number) => Tensor | undefined,
+  reuse: (ts: readonly Tensor[], i: number, small: boolean) => Tensor | undefined,
   checkOrder: readonly number[],
   recycle?: Recycle,
 ): Params[] {
@@ -203,11 +208,12 @@ function leafPass(
    * Where output `i` goes: the donated buffer when there is one, except that on WebAssembly a large donated
    * buffer moves once into a resident memory (where the kernel works in place) and stays there; else a chunk
    * of the arena for a small output, and for a large one a resident block within the budget of blocks held at
-   * once (see `residentStorage`) or new storage.
+   * once (see `residentStorage`) or new storage. `batched`: the leaf joins a batch (small and row-major, which
+   * the donation need not check again).
    */
-  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, near?: FloatArray): FloatArray => {
+  const storageOf = (ts: readonly Tensor[], i: number, dtype: Dtype, n: number, batched: boolean, near?: FloatArray): FloatArray => {
     at = 0
-    const prior = reuse(ts, i)
+    const prior = reuse(ts, i, batched)
     const old = prior?.data
     if (old !== undefined && n < SMALL) {
       // in place, where the old tensor's elements are (a small output of a donating step is a view into a chunk)
@@ -272,7 +278,7 @@ function leafPass(
       const out = new Array<Tensor>(nOut)
       let near: FloatArray | undefined
       for (let i = 0; i < nOut; i++) {
-        const s = storageOf(ts, i, dtype, n, near)
+        const s = storageOf(ts, i, dtype, n, false, near)
         // the kernel writes exactly the leaf's elements; the tensor is a view of the storage itself (a small
         // one of its chunk, which it keeps: a resident chunk comes back once its array is unreachable,
         // whatever arrays over its buffer remain)
@@ -297,7 +303,7 @@ function leafPass(
     const out = smallOut
     for (let i = 0; i < nOut; i++) {
       // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
-      const s = storageOf(ts, i, dtype, n)
+      const s = storageOf(ts, i, dtype, n, true)
       addArray(b, arity + i, s, at)
       out[i] = fromStorage(s, shape, at)
     }
@@ -386,9 +392,9 @@ export function recurrencePass<Sc extends string>(
   const reuse =
     recycle === undefined
       ? NO_REUSE
-      : (ts: readonly Tensor[], i: number) => {
+      : (ts: readonly Tensor[], i: number, small: boolean) => {
           const old = i >= lead ? ts[1 + i - lead] : apply?.recycle === true ? ts[last] : undefined
-          return old !== undefined && recycle(old) !== undefined ? old : undefined
+          return old !== undefined && recycle(old, small) !== undefined ? old : undefined
         }
   // compared against the params (or the state), so a wrong update is the one named
   const stateAt = state.map((_, i) => i + 1)
