@@ -14,8 +14,8 @@
 import { type Dtype, type FloatArray, arrayOver, dtypeOfArray } from '../tensor/tensor.js'
 
 /**
- * The leaves of one batch: `total` elements in all, leaf after leaf. Array `j` (the program's inputs, then its outputs) is
- * `runs[j]` runs: run `r` is `arrays[j][r]` from element `offsets[j][r]`
+ * The leaves of one batch: `total` elements in all, leaf after leaf. Array
+ * `j` (the program's inputs, then its outputs) is `runs[j]` runs: run `r` is `arrays[j][r]` from element `offsets[j][r]`
  * on, and holds the batch's elements up to `ends[j][r]` (from where the
  * run before ends). The lists may be longer than the runs: a batch is
  * reused, and its lists keep their room (refilled, not regrown, at the
@@ -169,5 +169,23 @@ export function runPacked(batch: Batch, inputs: number, chunk: number, regions: 
     for (let j = 0; j < inputs; j++) copyRuns(batch, j, at, from, to, stagings[j], true)
     run(to - from)
     for (let j = inputs; j < regions.length; j++) copyRuns(batch, j, at, from, to, stagings[j], false)
+  }
+}
+
+/**
+ * `kernel` on one leaf's whole arrays (`arrays` of them, the inputs then
+ * the outputs), as a batch of that leaf: one mechanism for one leaf and for
+ * many, on either backend.
+ */
+export function oneLeaf(kernel: BatchKernel, arrays: number): (n: number, outs: readonly FloatArray[], ins: readonly FloatArray[], values: ArrayLike<number>) => void {
+  const one = newBatch(arrays)
+  return (n, outs, ins, values) => {
+    addLeaf(one, n)
+    for (let j = 0; j < arrays; j++) addArray(one, j, j < ins.length ? ins[j] : outs[j - ins.length], 0)
+    try {
+      kernel(one, values)
+    } finally {
+      clearBatch(one) // no array of the caller's is kept
+    }
   }
 }

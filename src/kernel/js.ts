@@ -10,7 +10,7 @@
  * @module kernel
  */
 import type { FloatArray } from '../tensor/tensor.js'
-import { type BatchKernel, part, runPacked } from './batch.js'
+import { type BatchKernel, oneLeaf, runPacked } from './batch.js'
 import { type BinaryOp, type Expr, type Program, float32Values, operands, schedule } from './expr.js'
 
 /** A compiled kernel: `outs[i][k] = outputs[i](ins[·][k], scalars)` for `k < n`. */
@@ -141,17 +141,6 @@ const WITH_NUMBER: Readonly<Record<BinaryOp, { readonly right: NumberOperation; 
 }
 
 /**
- * `to[start + k] = from[k]` for `k < n`: a register into an output. Into
- * float64, `set` (a copy); into float32, a loop, which rounds each value as
- * `Math.fround` does (`set` converting float64 to float32 took 1.7× as
- * long, and a loop into float64 three times as long as `set`).
- */
-function copyOut(to: FloatArray, start: number, from: Float64Array, n: number): void {
-  if (to instanceof Float64Array) to.set(n === from.length ? from : from.subarray(0, n), start)
-  else for (let k = 0; k < n; k++) to[start + k] = from[k]
-}
-
-/**
  * One step of a compiled program, every kind of one shape: an operation
  * (`f` over registers), an operation with a number (`g` over register
  * `a` and the number), or a register filled with a number. The number is
@@ -180,16 +169,15 @@ const isNumber = (e: Expr): boolean => e.kind === 'scalar' || e.kind === 'const'
  * constant operand reads it as a number; other uses of such a number read
  * a register filled with it.
  *
- * `run` takes a leaf 512 elements at a time: its inputs are copied into
- * their registers, the steps run, and the output registers are copied out.
- * `batch` packs the leaves of a batch into the same registers as the
- * WebAssembly kernels pack theirs into staging regions (`runPacked`: each
- * array a run at a time, so that the params and state of neighbouring
- * leaves move as one copy), and every step runs over full chunks, not over
- * each small leaf on its own (2000 leaves of 64 took about half the time).
- * A chunk's inputs are all copied in before any of its outputs is copied
- * out, so outputs written over their own inputs (a donating step) read
- * nothing written.
+ * `batch` packs the leaves of a batch into the registers, 512 elements at
+ * a time, as the WebAssembly kernels pack theirs into staging regions
+ * (`runPacked`: each array a run at a time, so that the params and state of
+ * neighbouring leaves move as one copy), and every step runs over full
+ * chunks, not over each small leaf on its own (2000 leaves of 64 took about
+ * half the time). `run` is a batch of one leaf (`oneLeaf`), as on
+ * WebAssembly. A chunk's inputs are all copied in before any of its outputs
+ * is copied out, so outputs written over their own inputs (a donating step)
+ * read nothing written.
  */
 export function jsKernel(program: Program, f32: boolean): Compiled {
   // a float64 store is its operand, and so is a float32 store of a float32 value: one node, one register
@@ -247,8 +235,6 @@ export function jsKernel(program: Program, f32: boolean): Compiled {
     const f = isNumber(e) || g !== undefined ? undefined : OPERATIONS[name]
     steps.push({ d, f, g, a, b, t, e: x, scalar, value })
   }
-  const reads = inRegs.flatMap((r, index) => (r === undefined ? [] : [{ r, index }]))
-  const nOut = outRegs.length
   // the steps over the first `len` elements of the registers
   const exec = (len: number, scalars: ArrayLike<number>): void => {
     for (let i = 0; i < steps.length; i++) {
@@ -258,16 +244,10 @@ export function jsKernel(program: Program, f32: boolean): Compiled {
       else s.d.fill(s.scalar < 0 ? s.value : scalars[s.scalar], 0, len)
     }
   }
-  const run: RawKernel = (n, outs, ins, scalars) => {
-    for (let start = 0; start < n; start += CHUNK) {
-      const len = Math.min(CHUNK, n - start)
-      for (const { r, index } of reads) r.set(part(ins[index], start, len))
-      exec(len, scalars)
-      for (let i = 0; i < nOut; i++) copyOut(outs[i], start, outRegs[i], len)
-    }
-  }
-  // the batch packed into the registers, a chunk at a time (an input the program never reads gets a spare one)
+  // the batch packed into the registers, a chunk at a time (an input the program never reads gets a spare one);
+  // one leaf is a batch of one
   const regions = [...inRegs.map((r) => r ?? new Float64Array(CHUNK)), ...outRegs]
   const batch: BatchKernel = (b, scalars) => runPacked(b, program.inputs, CHUNK, regions, (len) => exec(len, scalars))
+  const run: RawKernel = oneLeaf(batch, regions.length)
   return { run, batch }
 }

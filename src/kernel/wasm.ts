@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
-import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, elementIn, newBatch, runAt, runPacked, staging } from './batch.js'
+import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, elementIn, newBatch, oneLeaf, runAt, runPacked, staging } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_BYTES, residentOf, stagingOffset } from './resident.js'
 
@@ -359,20 +359,6 @@ export function wasmKernel(program: Program, f32: boolean, precision: Precision)
   }
   // one leaf is a batch of one: where its outputs live in a resident memory, the kernel runs there
   return { run: oneLeaf(anyBatch, arrays), batch: anyBatch }
-}
-
-/** `kernel` on one leaf's whole arrays (`arrays` of them, the inputs then the outputs), as a batch of that leaf. */
-function oneLeaf(kernel: BatchKernel, arrays: number): RawKernel {
-  const one = newBatch(arrays)
-  return (n, outs, ins, values) => {
-    addLeaf(one, n)
-    for (let j = 0; j < arrays; j++) addArray(one, j, j < ins.length ? ins[j] : outs[j - ins.length], 0)
-    try {
-      kernel(one, values)
-    } finally {
-      clearBatch(one) // no array of the caller's is kept
-    }
-  }
 }
 
 /**
