@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fullChain, normConstraints, totalNorm } from './constraints.js'
-import { type Line, type Rounds, type Target, machine, markdownTables, met, textTables } from './harness.js'
+import { type Line, type Rounds, type Target, machine, markdownTables, median, met, textTables } from './harness.js'
 import { type Row, formatRows, runKernelBench } from './kernels.js'
 import { activeBackend } from '../src/kernel/index.js'
 import { type CaseResult, FLAVORS, adamManyLeaves, adamPeers, flavoredOneLeaf, javascriptBackend, manyLeavesFloors, oneLeafOptimizers } from './optimizers.js'
@@ -141,20 +141,17 @@ const ALL: Readonly<Record<string, (smoke: boolean) => Promise<Report>>> = {
  */
 const PROCESSES: Readonly<Record<string, number>> = { a: 3, b: 3, 'b-donate': 3, 'b-optax': 3 }
 
-/** The median of `xs` (the lower one of an even count). */
-function median(xs: readonly number[]): number {
-  return [...xs].sort((x, y) => x - y)[(xs.length - 1) >> 1]
-}
-
 /**
  * The report of the processes `runs` of one case: the tables of the one
- * whose first ratio is the median, and each target at its median ratio
- * over them; `spreads` gets every process's ratio of each target.
+ * whose first ratio is the median (the nearest to it), and each target at
+ * its median ratio over them; `spreads` gets every process's ratio of each
+ * target.
  */
 function acrossProcesses(runs: readonly Report[], spreads: string[]): Report {
   if (runs.length === 1) return runs[0]
   const first = median(runs.map((r) => r.targets[0].ratio))
-  const kept = runs.find((r) => r.targets[0].ratio === first)!
+  const distance = (r: Report) => Math.abs(r.targets[0].ratio - first)
+  const kept = runs.reduce((a, b) => (distance(b) < distance(a) ? b : a))
   const targets = kept.targets.map((t, i) => {
     const ratios = runs.map((r) => r.targets[i].ratio)
     spreads.push(`${t.name}: ${ratios.map((x) => x.toFixed(2)).join(', ')} in ${runs.length} processes, the median kept`)
