@@ -30,7 +30,9 @@
  * lineage: each view's elements are written over in place, and the chunk
  * (resident, on WebAssembly) stays from step to step. A small leaf of
  * returned results in no such chunk (the caller's, taken over at the first
- * step) gets its place in one at the next.
+ * step) gets its place in one at the next. The leaves of a tree a pass
+ * returned whole (see `leafPass`) are taken over together, each chunk
+ * looked at once (`Recycle.takeLeaves`).
  *
  * @module core
  */
@@ -241,31 +243,45 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
   // (the results hold a stamped buffer only when this step takes one over: its other storage is new or an array's)
   const kept: Returned = { lineage, stamped: false, buffers: false, taken: 0 }
   let whole = true
+  const take = (old: Tensor, small?: boolean): FloatArray | undefined => {
+    const a = old.data as Block
+    // a small leaf (its size, not its storage's): a view into a chunk that a donating pass of these results
+    // carved (stamped with their lineage) is written over in place, each tensor at its own elements; any other
+    // small leaf gets new storage, carved from such a chunk (a leaf of a batch is known small and row-major)
+    if (small === true || sizeOf(old.shape) < SMALL) {
+      if (!stamped || a[LINEAGE] !== lineage || !(small === true || isRowMajor(old))) return undefined
+      taken.list[taken.count++] = old
+      return a
+    }
+    const b = a.buffer as Stamped
+    // the stamp is on the buffer the step took for one tensor that spanned it, or on a resident block's array;
+    // `old` is its replacement over the same storage
+    const holder = !stamped ? undefined : b[LINEAGE] === lineage ? b : a[LINEAGE] === lineage ? a : undefined
+    const got = holder !== undefined && holder[TWICE] !== token && exactStorage(old) !== undefined ? a : undefined
+    if (holder !== undefined) holder[TWICE] = token // taken once
+    if (got !== undefined) {
+      taken.list[taken.count++] = old
+      if (holder === b) kept.buffers = true
+    }
+    // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
+    else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
+    return got
+  }
+  // small leaves of one tree at once: each in a chunk of the lineage (looked at once per chunk), as `take` finds each
+  const takeLeaves = (olds: readonly Tensor[]): boolean => {
+    if (!stamped) return false
+    let chunk: Block | undefined
+    for (let k = 0; k < olds.length; k++) {
+      const a = olds[k].data as Block
+      if (a === chunk) continue
+      if (a[LINEAGE] !== lineage) return false
+      chunk = a
+    }
+    for (let k = 0; k < olds.length; k++) taken.list[taken.count++] = olds[k]
+    return true
+  }
   return {
-    recycle: withPlaced(kept, (old, small) => {
-      const a = old.data as Block
-      // a small leaf (its size, not its storage's): a view into a chunk that a donating pass of these results
-      // carved (stamped with their lineage) is written over in place, each tensor at its own elements; any other
-      // small leaf gets new storage, carved from such a chunk (a leaf of a batch is known small and row-major)
-      if (small === true || sizeOf(old.shape) < SMALL) {
-        if (!stamped || a[LINEAGE] !== lineage || !(small === true || isRowMajor(old))) return undefined
-        taken.list[taken.count++] = old
-        return a
-      }
-      const b = a.buffer as Stamped
-      // the stamp is on the buffer the step took for one tensor that spanned it, or on a resident block's array;
-      // `old` is its replacement over the same storage
-      const holder = !stamped ? undefined : b[LINEAGE] === lineage ? b : a[LINEAGE] === lineage ? a : undefined
-      const got = holder !== undefined && holder[TWICE] !== token && exactStorage(old) !== undefined ? a : undefined
-      if (holder !== undefined) holder[TWICE] = token // taken once
-      if (got !== undefined) {
-        taken.list[taken.count++] = old
-        if (holder === b) kept.buffers = true
-      }
-      // a large leaf not taken though it could be owned (a new buffer, say, made when it moved): the next step scans
-      else if (ownedBuffer(old, b) !== undefined || residentOf(a) !== undefined) whole = false
-      return got
-    }, reads),
+    recycle: Object.assign(withPlaced(kept, take, reads), { takeLeaves }),
     finish: (outputs) => settle(args, donors, outputs, taken, whole && ownState ? kept : undefined),
   }
 }

@@ -17,9 +17,10 @@
  *
  * @module core
  */
-import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, compile, compiled, fuse, recurrence, releaseBatch, RESIDENT_CHUNK, residentChunk, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
-import { Arena, type Dtype, allocate, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
-import { type Tree, zipMany } from '../tree/index.js'
+import { type Batch, type Expr, type Precision, type Program, type Recurrence, activeBackend, addArray, addLeaf, aliasRuns, compile, compiled, fuse, recurrence, releaseBatch, RESIDENT_CHUNK, residentChunk, residentOf, residentStorage, store, sub, takeBatch } from '../kernel/index.js'
+import { Arena, type Dtype, allocate, type FloatArray, type Kernel, type Tensor, dtypeOfArray, fromStorage, isRowMajor, isTensor, map, mapInto, roundTo, sizeOf } from '../tensor/index.js'
+import { isTaken } from '../tensor/taken.js'
+import { type Tree, walk } from '../tree/index.js'
 import type { GradientTransformation, Params } from './types.js'
 
 /** A scale factor as a function of the leaf dtype, already in the precision the stage computes it in. */
@@ -42,6 +43,13 @@ export interface Recycle {
   readonly placed?: (storage: FloatArray) => void
   /** The tree the step only reads (the gradients), which nothing it writes over may hold: see {@link Reads}. */
   readonly reads?: Reads
+  /**
+   * Takes over every one of `olds` at once, or none: the leaves of a tree
+   * an earlier pass returned, each small and row-major (see `leafPass`).
+   * True when each lies in storage it may write over in place, as the
+   * recycle of each would have found one by one.
+   */
+  readonly takeLeaves?: (olds: readonly Tensor[]) => boolean
 }
 
 /**
@@ -156,9 +164,10 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * The one per-leaf pass of the fused paths: zips `trees` (named `names` in
  * errors; they must agree in structure, shape and dtype; the zip refuses
  * leaves a donating step emptied), and runs `kernelFor(dtype)` over the leaves of each
- * position, writing `nOut` outputs. Output `i` goes into `reuse(ts, i)` when
- * that gives storage (donation), else into an arena (one per output tree,
- * so small leaves share buffers). Returns the `nOut` output trees.
+ * position, writing `nOut` outputs. Under donation output `i` goes into
+ * the storage of the leaf of tree `replaces(i)` it replaces, when the
+ * donation gives it, else into an arena (one per output tree, so small
+ * leaves share buffers). Returns the `nOut` output trees.
  *
  * The kernels run once the walk is done, so a pass whose trees disagree
  * anywhere writes nothing (not even over donated buffers). Small row-major
@@ -173,20 +182,47 @@ export function fastPathOf<S>(tx: GradientTransformation<S>): FastPath<S> | unde
  * `checkOrder` lists the trees in the order they are compared: the first is
  * the reference, and a difference names the tree that departs from it, so
  * the trees a caller is likelier to get wrong (the incoming updates) go last.
+ *
+ * The output trees of a pass whose every leaf joined a batch carry their
+ * leaves (see {@link PassOutput}). When such trees of one pass come back
+ * together (the params and state a step returned, at the next step), only
+ * one of them is walked, beside the trees that are not known: the others'
+ * leaves are read from their lists (see {@link knownTrees}), and under
+ * donation a known tree whose every leaf lies where the step may write is
+ * taken over at once and written in place. A leaf that is not as its pass
+ * made it starts the pass again with every tree walked (`skipping` false),
+ * before anything is written.
  */
 function leafPass(
   trees: readonly Tree[],
   names: readonly string[],
   nOut: number,
   kernelFor: (dtype: Dtype) => PassKernel,
-  reuse: (ts: readonly Tensor[], i: number, small: boolean) => Tensor | undefined,
+  replaces: (i: number) => number | undefined,
   checkOrder: readonly number[],
   recycle?: Recycle,
+  skipping = true,
 ): Params[] {
   const placed = recycle?.placed
   // the gradients, when this pass zips them: it checks their leaves for the step (see Reads)
   const reads = recycle?.reads
   const watched = reads === undefined ? -1 : trees.indexOf(reads.root as Tree)
+  // (a donation that scans what it is handed decides leaf by leaf: its passes walk every tree)
+  const known = skipping && (recycle === undefined || recycle.takeLeaves !== undefined) ? knownTrees(trees, checkOrder, watched) : undefined
+  // under donation, the known trees whose every leaf the donation took over at once (their outputs go in place)
+  const whole = new Array<boolean>(trees.length).fill(false)
+  if (known !== undefined && recycle?.takeLeaves !== undefined) {
+    for (let i = 0; i < nOut; i++) {
+      const j = replaces(i)
+      if (j !== undefined && known.leaves[j] !== undefined && !whole[j]) whole[j] = recycle.takeLeaves(known.leaves[j]!)
+    }
+  }
+  const reuse = (ts: readonly Tensor[], i: number, small: boolean): Tensor | undefined => {
+    const j = replaces(i)
+    if (j === undefined || recycle === undefined) return undefined
+    if (whole[j]) return ts[j]
+    return recycle(ts[j], small) !== undefined ? ts[j] : undefined
+  }
   let clean = true
   const arenas = Array.from({ length: nOut }, () => new Arena())
   const resident = activeBackend() === 'wasm'
@@ -248,20 +284,97 @@ function leafPass(
   let rowStride: readonly number[] | undefined
   let rowShape2: readonly number[] | undefined
   let rowStride2: readonly number[] | undefined
-  const allRowMajor = (ts: readonly Tensor[]): boolean => {
-    for (let j = 0; j < ts.length; j++) {
-      const t = ts[j]
-      const { shape, stride } = t
-      if ((shape === rowShape && stride === rowStride) || (shape === rowShape2 && stride === rowStride2)) continue
-      if (!isRowMajor(t)) return false
-      if (j > 0) {
-        rowShape2 = rowShape
-        rowStride2 = rowStride
-        rowShape = shape
-        rowStride = stride
-      }
+  const rowMajor = (t: Tensor, remember: boolean): boolean => {
+    const { shape, stride } = t
+    if ((shape === rowShape && stride === rowStride) || (shape === rowShape2 && stride === rowStride2)) return true
+    if (!isRowMajor(t)) return false
+    if (remember) {
+      rowShape2 = rowShape
+      rowStride2 = rowStride
+      rowShape = shape
+      rowStride = stride
     }
     return true
+  }
+  const allRowMajor = (ts: readonly Tensor[]): boolean => {
+    for (let j = 0; j < ts.length; j++) if (!rowMajor(ts[j], j > 0)) return false
+    return true
+  }
+  // the outputs of each tree, in walk order, while every leaf joins a batch (see `PassOutput`); as many as a known
+  // tree has leaves, when there is one
+  const count = known === undefined ? 0 : known.leaves[known.ref]!.length
+  const made: Tensor[][] | undefined = nOut > 0 ? Array.from({ length: nOut }, () => new Array<Tensor>(count)) : undefined
+  let batchedOnly = true
+  // under donation, the input tree each output takes the place of, when the donation took that tree over whole
+  const inPlace = Array.from({ length: nOut }, (_, i) => {
+    const j = replaces(i)
+    return j !== undefined && whole[j] ? j : -1
+  })
+  // the trees walked, in the order they are compared: all but the known ones skipped
+  const walked = known === undefined ? checkOrder : checkOrder.filter((i) => !known.skipped.includes(i))
+  let position = 0
+  let refData: FloatArray | undefined
+  const lastData = new Array<FloatArray | undefined>(known === undefined ? 0 : known.skipped.length).fill(undefined)
+  let lastShape: readonly number[] | undefined
+  let lastSize = 0
+  /**
+   * A position of a pass with known trees: every leaf joins its dtype's batch. A skipped tree's leaf is the one the
+   * earlier pass made there; it, or a leaf that cannot join a batch, starts the pass again walking every tree
+   * (`WALK_ALL`, before anything is written), where what is wrong is named. A tree taken over whole is written
+   * where it lies, as one run with it (see `aliasRuns`).
+   */
+  const knownPass = (ts: Tensor[]): Tensor[] => {
+    const { ref, skipped, leaves } = known!
+    const r = ts[ref]
+    const c = position++
+    if (r.data !== refData) {
+      refData = r.data
+      lastData.fill(undefined)
+    }
+    for (let k = 0; k < skipped.length; k++) {
+      const j = skipped[k]
+      const t = leaves[j]![c]
+      if (t.shape !== r.shape || t.stride !== r.stride || isTaken(t)) throw WALK_ALL
+      // (the dtype looked at once per pair of arrays: a tree's leaves lie one after another in few)
+      if (t.data !== lastData[k]) {
+        if (t.data.constructor !== r.data.constructor) throw WALK_ALL
+        lastData[k] = t.data
+      }
+      ts[j] = t
+    }
+    if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
+    const shape = r.shape
+    if (shape !== lastShape) {
+      lastShape = shape
+      lastSize = sizeOf(shape)
+    }
+    const n = lastSize
+    if (n === 0 || n >= SMALL || c >= count) throw WALK_ALL
+    for (let k = 0; k < walked.length; k++) if (!rowMajor(ts[walked[k]], walked[k] > 0)) throw WALK_ALL
+    const dtype = dtypeOfArray(r.data)
+    const d = dtype === 'float32' ? 0 : 1
+    let b = batches[d]
+    if (b === undefined) {
+      b = batches[d] = takeBatch(arity + nOut)
+      kernels[d] = kernelFor(dtype)
+    }
+    addLeaf(b, n)
+    for (let j = 0; j < arity; j++) addArray(b, j, ts[j].data, ts[j].offset)
+    const out = smallOut
+    for (let i = 0; i < nOut; i++) {
+      const j = inPlace[i]
+      let s: FloatArray
+      if (j >= 0) {
+        s = ts[j].data
+        at = ts[j].offset
+      } else {
+        s = storageOf(ts, i, dtype, n, true)
+        addArray(b, arity + i, s, at)
+      }
+      out[i] = fromStorage(s, shape, at)
+      made![i][c] = out[i]
+    }
+    return out
   }
   const pass = (ts: Tensor[]): Tensor[] => {
     if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
@@ -273,6 +386,7 @@ function leafPass(
     const n = sizeOf(shape)
     const kernel = kernelFor(dtype)
     if (n === 0 || n >= SMALL || !allRowMajor(ts)) {
+      batchedOnly = false
       // a leaf of its own, run once the walk is done too
       const specs = new Array<FloatArray>(nOut)
       const out = new Array<Tensor>(nOut)
@@ -306,16 +420,43 @@ function leafPass(
       const s = storageOf(ts, i, dtype, n, true)
       addArray(b, arity + i, s, at)
       out[i] = fromStorage(s, shape, at)
+      if (made !== undefined && batchedOnly) made[i].push(out[i])
     }
     return out
   }
-  const ordered = checkOrder.map((i) => trees[i])
-  const orderedNames = checkOrder.map((i) => names[i])
+  const ordered = walked.map((i) => trees[i])
+  const orderedNames = walked.map((i) => names[i])
   const inKernelOrder = new Array<Tensor>(trees.length)
-  const result = zipMany(ordered, orderedNames, nOut, (ts) => {
-    for (let j = 0; j < ts.length; j++) inKernelOrder[checkOrder[j]] = ts[j]
-    return pass(inKernelOrder)
-  }) as Params[]
+  // the output trees of a pass whose every leaf joined a batch carry their leaves (see `PassOutput`)
+  const remember = (roots: object[]): void => {
+    if (made === undefined || !batchedOnly) return
+    const pass = {}
+    for (let i = 0; i < nOut; i++) Object.defineProperty(roots[i], OUTPUT, { value: { pass, leaves: made[i] } })
+  }
+  let result: Params[]
+  try {
+    const leafOf = known === undefined ? pass : knownPass
+    const visit = (ts: unknown[]): Tensor[] => {
+      for (let j = 0; j < ts.length; j++) inKernelOrder[walked[j]] = ts[j] as Tensor
+      return leafOf(inKernelOrder)
+    }
+    result = walk(ordered, orderedNames, isTensor, nOut, visit, true, remember) as Params[]
+  } catch (e) {
+    if (e !== WALK_ALL) throw e
+    // (what the donation took over at once it finds again leaf by leaf, in place as before)
+    for (const b of batches) if (b !== undefined) releaseBatch(b)
+    return leafPass(trees, names, nOut, kernelFor, replaces, checkOrder, recycle, false)
+  }
+  // (the trees of one pass have as many leaves as its list: this only guards against a list that disagrees)
+  if (known !== undefined && position !== count) {
+    for (const b of batches) if (b !== undefined) releaseBatch(b)
+    return leafPass(trees, names, nOut, kernelFor, replaces, checkOrder, recycle, false)
+  }
+  // outputs written where the inputs they replace lie: the same runs
+  for (let i = 0; i < nOut; i++) {
+    if (inPlace[i] < 0) continue
+    for (const b of batches) if (b !== undefined) aliasRuns(b, inPlace[i], arity + i)
+  }
   // nothing is written before the walk has checked every leaf (and, under donation, the step has checked the gradients)
   reads?.writing(watched >= 0 && clean)
   for (const run of alone) run()
@@ -330,6 +471,72 @@ function leafPass(
     }
   }
   return result
+}
+
+/**
+ * What an output tree of a pass whose every leaf joined a batch carries
+ * (as a property no enumeration shows): its leaves in walk order, and the
+ * pass that made it (an object of its own per pass, shared by all its
+ * output trees). The output trees of one pass have one structure (its walk
+ * builds and freezes every container), and the leaves of one position one
+ * shape and stride array (views made one after another of the same shape
+ * share them).
+ */
+interface PassOutput {
+  readonly pass: object
+  readonly leaves: readonly Tensor[]
+}
+
+/**
+ * The key of an output tree's {@link PassOutput}, on the tree itself: in a
+ * `WeakMap`, each step's outputs outlived the engine's young-generation
+ * collections (a donating step over 2000 leaves spent half its time
+ * collecting).
+ */
+const OUTPUT: unique symbol = Symbol('ndoptax pass output')
+
+/** What the pass that returned `t` knows of it, if a pass did. */
+function passOutput(t: Tree): PassOutput | undefined {
+  return typeof t === 'object' && t !== null ? (t as { [OUTPUT]?: PassOutput })[OUTPUT] : undefined
+}
+
+/** Thrown inside a pass that skips known trees when a leaf of one is not what the earlier pass made: the pass then walks every tree. */
+const WALK_ALL: unique symbol = Symbol('ndoptax pass: walk every tree')
+
+/**
+ * The trees of a pass that need no walk of their own (see {@link PassOutput}).
+ * The first tree in `checkOrder` that an earlier pass returned is walked and
+ * is their reference; each other tree of the same walk is skipped (not the
+ * one `watched`, which the step checks leaf by leaf, nor a second copy of a
+ * tree), and at each position the pass takes its leaf from the list, after
+ * checking that it is still a tensor over the reference's very shape and
+ * stride arrays, of its dtype, and not emptied by a donation. `leaves` has
+ * the list of every tree of that walk, the reference's included (their
+ * leaves may be taken over at once, see `Recycle.takeLeaves`). Undefined
+ * when no tree is known.
+ */
+interface KnownTrees {
+  readonly ref: number
+  readonly skipped: readonly number[]
+  readonly leaves: readonly (readonly Tensor[] | undefined)[]
+}
+
+function knownTrees(trees: readonly Tree[], checkOrder: readonly number[], watched: number): KnownTrees | undefined {
+  let ref = -1
+  let pass: object | undefined
+  const skipped: number[] = []
+  const leaves = new Array<readonly Tensor[] | undefined>(trees.length).fill(undefined)
+  for (const j of checkOrder) {
+    const t = trees[j]
+    const o = passOutput(t)
+    if (o === undefined || (pass !== undefined && o.pass !== pass) || leaves.includes(o.leaves)) continue
+    leaves[j] = o.leaves
+    if (pass === undefined) {
+      pass = o.pass
+      ref = j
+    } else if (j !== watched) skipped.push(j)
+  }
+  return pass === undefined ? undefined : { ref, skipped, leaves }
 }
 
 /** Leaves below this many elements run in batches (see `kernel/batch`): one kernel call for many. */
@@ -389,21 +596,13 @@ export function recurrencePass<Sc extends string>(
   const nOut = lead + state.length
   // under donation: each new state over the old state it replaces, `p + u` over the params
   const last = trees.length - 1
-  const reuse =
-    recycle === undefined
-      ? NO_REUSE
-      : (ts: readonly Tensor[], i: number, small: boolean) => {
-          const old = i >= lead ? ts[1 + i - lead] : apply?.recycle === true ? ts[last] : undefined
-          return old !== undefined && recycle(old, small) !== undefined ? old : undefined
-        }
+  const replaces = (i: number): number | undefined => (i >= lead ? 1 + i - lead : apply?.recycle === true ? last : undefined)
   // compared against the params (or the state), so a wrong update is the one named
   const stateAt = state.map((_, i) => i + 1)
   const checkOrder = f.readsParams ? [last, ...stateAt, 0] : [...stateAt, 0]
-  const out = leafPass(trees, treeNames, nOut, kernelFor, reuse, checkOrder, recycle)
+  const out = leafPass(trees, treeNames, nOut, kernelFor, replaces, checkOrder, recycle)
   return f.updateIsState === undefined ? out : [out[f.updateIsState], ...out]
 }
-
-const NO_REUSE = (): undefined => undefined
 
 /**
  * The kernels of `r` with `fusion`'s epilogue folded in, one per dtype

@@ -89,6 +89,18 @@ export function addArray(b: Batch, j: number, a: FloatArray, offset: number): vo
   b.next[j] = offset + b.size
 }
 
+/** Makes array `to` of `b` the runs of array `from`: an output written where an input lies, leaf for leaf. */
+export function aliasRuns(b: Batch, from: number, to: number): void {
+  const r = b.runs[from]
+  for (let k = 0; k < r; k++) {
+    b.arrays[to][k] = b.arrays[from][k]
+    b.offsets[to][k] = b.offsets[from][k]
+    b.ends[to][k] = b.ends[from][k]
+  }
+  b.runs[to] = r
+  b.next[to] = b.next[from]
+}
+
 /**
  * The run of array `j` of `b` that holds element `e`, looked for from run
  * `from` on (the runs of a batch are visited in order: a caller keeps where

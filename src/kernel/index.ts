@@ -6,7 +6,7 @@
  * @module kernel
  */
 export * from './expr.js'
-export { type Batch, type BatchKernel, addArray, addLeaf, newBatch, releaseBatch, takeBatch } from './batch.js'
+export { type Batch, type BatchKernel, addArray, addLeaf, aliasRuns, newBatch, releaseBatch, takeBatch } from './batch.js'
 export { type Compiled, type RawKernel } from './js.js'
 export { type Precision, wasmSupported } from './wasm.js'
 export { type Backend, type Epilogue, type Fused, type Recurrence, activeBackend, compile, compiled, fuse, program, recurrence, setBackend } from './recurrence.js'

@@ -100,6 +100,9 @@ function setKey(o: Record<string, unknown>, key: string, v: unknown): void {
  * `DonatedBufferError` naming its path.
  *
  * `names` are the roots used in error messages (`'updates'`, `'state.mu'`).
+ * `shapes: false` lets tensor leaves differ in shape. `onRoots`, when
+ * given, gets the `nOut` root containers once every leaf has been visited,
+ * before they are frozen (a caller may attach what it knows of them).
  * @category utils
  */
 export function walk<R>(
@@ -109,10 +112,12 @@ export function walk<R>(
   nOut: number,
   onLeaf: (leaves: unknown[], path: Path) => readonly R[],
   shapes = true,
+  onRoots?: (roots: object[]) => void,
 ): unknown[] {
   if (!Array.isArray(trees)) throw new StructureError('trees', `expected an array of trees, got ${describe(trees)}`)
   checkNumber('nOut', nOut, { min: 0, max: 65536, integer: true })
   checkFunction('onLeaf', onLeaf, '(leaves, path) => values')
+  if (onRoots !== undefined) checkFunction('onRoots', onRoots, '(roots) => void')
   if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
     throw new StructureError('names', `expected an array of root names (strings), got ${describe(names)}`)
   }
@@ -163,6 +168,7 @@ export function walk<R>(
         for (let q = 0; q < nOut; q++) outs[q][i] = r[q]
       }
       ancestors.pop()
+      if (nodes === trees) onRoots?.(outs)
       return frozen(outs)
     }
     if (isPlainObject(first)) {
@@ -183,6 +189,7 @@ export function walk<R>(
         for (let q = 0; q < nOut; q++) setKey(outs[q], key, r[q])
       }
       ancestors.pop()
+      if (nodes === trees) onRoots?.(outs)
       return frozen(outs)
     }
     throw new StructureError(formatPath(names[0] ?? 'tree', path), `expected a leaf, null, an array or a plain object, got ${describe(first)}`)
