@@ -96,18 +96,20 @@ interface Returned {
 
 /**
  * The tensors a step took over, to be emptied when it ends: the first
- * `count` of `list`. The list starts with the room the step before needed
- * (a list that grew by pushes, one tensor after another, cost a step over
- * 2000 small leaves about 6%).
+ * `count` of `list`, and every leaf of each of `trees`. The list starts
+ * with the room the step before needed (a list that grew by pushes, one
+ * tensor after another, cost a step over 2000 small leaves about 6%).
  */
 interface Taken {
   readonly list: Tensor[]
   count: number
+  /** The leaves of whole trees taken over at once (`Recycle.takeLeaves`): their lists, not each leaf. */
+  readonly trees: (readonly Tensor[])[]
 }
 
 /** An empty {@link Taken} with room for `expected` tensors (at most 65536: a larger array would not be a fast one). */
 function takenList(expected: number): Taken {
-  return { list: new Array<Tensor>(Math.min(expected, 65536)), count: 0 }
+  return { list: new Array<Tensor>(Math.min(expected, 65536)), count: 0, trees: [] }
 }
 
 /** The params and state each donating step returned, when it took over every buffer it could. */
@@ -277,7 +279,7 @@ function returned(args: readonly (readonly [string, unknown])[], donors: number,
       if (a[LINEAGE] !== lineage) return false
       chunk = a
     }
-    for (let k = 0; k < olds.length; k++) taken.list[taken.count++] = olds[k]
+    taken.trees.push(olds)
     return true
   }
   return {
@@ -297,11 +299,12 @@ function settle(args: readonly (readonly [string, unknown])[], donors: number, o
     const value = args[i][1]
     if (typeof value === 'object' && value !== null && !isTensor(value) && !outputs.includes(value)) donated.add(value)
   }
-  const { list, count } = taken
+  const { list, count, trees } = taken
   for (let k = 0; k < count; k++) markTaken(list[k])
+  for (const tree of trees) for (let k = 0; k < tree.length; k++) markTaken(tree[k])
   if (results === undefined || outputs.length !== donors) return
   // (the results of a transformation that owns its state hold only this step's outputs: stamped when taken over or moved)
-  if (count > 0) results.stamped = true
+  if (count > 0 || trees.length > 0) results.stamped = true
   const frozen: Returned = Object.freeze({ lineage: results.lineage, stamped: results.stamped, buffers: results.buffers, taken: count })
   for (const o of outputs) if (typeof o === 'object' && o !== null && !isTensor(o)) lineages.set(o, frozen)
 }
