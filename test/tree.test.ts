@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest'
 import { describe, expect } from 'vitest'
-import { DtypeError, ShapeError, StructureError } from '../src/errors/index.js'
+import { ConfigError, DtypeError, ShapeError, StructureError } from '../src/errors/index.js'
 import { type Tensor, add, dtypeOf, scaleAll, tensor, toArray, zeros } from '../src/tensor/index.js'
 import {
   type Path,
@@ -284,5 +284,20 @@ describe('freezing', () => {
     ])
     expect(dt).toEqual({ x: 'float64', y: 'float32' })
     expect(sz).toEqual({ x: 2, y: 2 })
+  })
+
+  test('walk hands onRoots the root containers once every leaf is visited, before they are frozen', () => {
+    const seen: { frozen: boolean[]; visited: number }[] = []
+    let visited = 0
+    const trees = walk([{ b: [tensor([1]), tensor([2])], a: tensor([3]) }], ['t'], (x) => x instanceof Object && 'data' in x, 2, (ls) => (visited++, [ls[0], ls[0]]), true, (roots) => {
+      seen.push({ frozen: roots.map((r) => Object.isFrozen(r)), visited })
+      Object.defineProperty(roots[0], 'mark', { value: 7 })
+    })
+    // once, for the roots only (not for the inner array), after all three leaves
+    expect(seen).toEqual([{ frozen: [false, false], visited: 3 }])
+    expect(Object.isFrozen(trees[0]) && Object.isFrozen(trees[1])).toBe(true)
+    expect((trees[0] as { mark?: number }).mark).toBe(7)
+    expect(() => walk([[tensor([1])]], ['t'], () => false, 1, (ls) => ls, true, 5 as never)).toThrow(ConfigError)
+    expect(() => walk([[tensor([1])]], ['t'], () => false, 1, (ls) => ls, true, 5 as never)).toThrow(/onRoots/)
   })
 })
