@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest'
 import { type GradientTransformation, type Params, applyUpdates, chain, optimizer } from '../src/core/index.js'
 import { DonatedBufferError, DtypeError, ShapeError } from '../src/errors/index.js'
 import * as O from '../src/optimizers/index.js'
-import { type Tensor, fromStorage } from '../src/tensor/index.js'
+import { type Tensor, copy, fromStorage } from '../src/tensor/index.js'
 import { markTaken } from '../src/tensor/taken.js'
 import { clip, clipByTotalNorm } from '../src/transforms/index.js'
-import { isPlainObject } from '../src/tree/index.js'
+import { isPlainObject, mapTree } from '../src/tree/index.js'
 import { expectSameBits, numbersOf, stateTensors } from './helpers/optimizers.js'
 
 /** The same leaves (and numbers) in new containers: a tree no pass returned. */
@@ -45,14 +45,14 @@ const TXS: Record<string, () => GradientTransformation<unknown>> = {
  * `steps` steps of `tx` from the same start, one passing back what each step returned (known trees, from the
  * second step on), the other new containers of the same leaves: the params and state after each step, of each.
  */
-function both(tx: () => GradientTransformation<unknown>, donate: boolean, layers: boolean, steps: number): [unknown[], unknown[]] {
+function both(tx: () => GradientTransformation<unknown>, donate: boolean, layers: boolean, steps: number, grads = leaves): [unknown[], unknown[]] {
   const runs = [true, false].map((known) => {
     const opt = optimizer(tx(), { donate })
     let p = leaves(0, layers)
     let s = opt.init(leaves(0, layers))
     const seen: unknown[] = []
     for (let step = 0; step < steps; step++) {
-      const g = leaves(step + 1, layers)
+      const g = grads(step + 1, layers)
       ;[p, s] = known ? opt.step(p, g, s) : opt.step(rebuilt(p), g, rebuilt(s))
       // (copied out now: a donating step empties what it was handed)
       seen.push(numbersOf(p), numbersOf(stateTensors(s)))
@@ -73,6 +73,19 @@ describe('known trees (the params and state a step returned, passed back)', () =
       }
     }
   }
+
+  it('gradients that cannot join a batch (every seventh a reversed view) run on their own, beside known trees', () => {
+    // at the third step only (so that the trees it gets are known): the same values in reversed storage, viewed
+    // backwards, strided, so those leaves run one by one (and, donating, are taken over one by one)
+    const strided = (phase: number, layers: boolean): Params => {
+      let i = 0
+      return mapTree(leaves(phase, layers), (t) => (phase === 3 && i++ % 7 === 0 ? copy(t.step(-1)).step(-1) : t))
+    }
+    for (const donate of [false, true]) {
+      const [known, walked] = both(TXS.adam, donate, true, 4, strided)
+      expectSameBits(known, walked)
+    }
+  })
 
   it('carry what their pass made (no enumeration shows it), and a donating step writes them in place', () => {
     const opt = optimizer(O.adam(0.01), { donate: true })

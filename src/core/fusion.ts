@@ -209,19 +209,19 @@ function leafPass(
   const watched = reads === undefined ? -1 : trees.indexOf(reads.root as Tree)
   // (a donation that scans what it is handed decides leaf by leaf: its passes walk every tree)
   const known = skipping && (recycle === undefined || recycle.takeLeaves !== undefined) ? knownTrees(trees, checkOrder, watched) : undefined
-  // under donation, the known trees whose every leaf the donation took over at once (their outputs go in place)
-  const whole = new Array<boolean>(trees.length).fill(false)
+  // under donation, the known tree each output takes the place of when the donation took that tree over at once
+  // (its outputs go where its leaves lie, as the same runs of the batch), else -1
+  const inPlace = new Array<number>(nOut).fill(-1)
   if (known !== undefined && recycle?.takeLeaves !== undefined) {
     for (let i = 0; i < nOut; i++) {
       const j = replaces(i)
-      if (j !== undefined && known.leaves[j] !== undefined && !whole[j]) whole[j] = recycle.takeLeaves(known.leaves[j]!)
+      if (j !== undefined && known.leaves[j] !== undefined && !inPlace.includes(j) && recycle.takeLeaves(known.leaves[j]!)) inPlace[i] = j
     }
   }
+  // the old tensor output `i` replaces, when the donation gives its storage (leaf by leaf)
   const reuse = (ts: readonly Tensor[], i: number, small: boolean): Tensor | undefined => {
     const j = replaces(i)
-    if (j === undefined || recycle === undefined) return undefined
-    if (whole[j]) return ts[j]
-    return recycle(ts[j], small) !== undefined ? ts[j] : undefined
+    return j !== undefined && recycle !== undefined && recycle(ts[j], small) !== undefined ? ts[j] : undefined
   }
   let clean = true
   const arenas = Array.from({ length: nOut }, () => new Arena())
@@ -276,6 +276,8 @@ function leafPass(
   const batches: [Batch | undefined, Batch | undefined] = [undefined, undefined]
   const kernels: [PassKernel | undefined, PassKernel | undefined] = [undefined, undefined]
   const smallOut = new Array<Tensor>(nOut)
+  // the trees walked, in the order they are compared: all but the known ones skipped
+  const walked = known === undefined ? checkOrder : checkOrder.filter((i) => !known.skipped.includes(i))
   // the shape and stride arrays of the last two state or params tensors of different shapes found row-major in
   // this pass: a step's outputs share frozen ones, and a tensor over the very arrays of one found row-major is as
   // row-major (the updates, first, are a caller's tensors, each with arrays of its own); two, for a model's layers,
@@ -296,8 +298,9 @@ function leafPass(
     }
     return true
   }
+  // (of the walked trees: a skipped tree's leaves have the very shape and stride arrays of the reference's)
   const allRowMajor = (ts: readonly Tensor[]): boolean => {
-    for (let j = 0; j < ts.length; j++) if (!rowMajor(ts[j], j > 0)) return false
+    for (let k = 0; k < walked.length; k++) if (!rowMajor(ts[walked[k]], walked[k] > 0)) return false
     return true
   }
   // the outputs of each tree, in walk order, while every leaf joins a batch (see `PassOutput`); as many as a known
@@ -305,86 +308,49 @@ function leafPass(
   const count = known === undefined ? 0 : known.leaves[known.ref]!.length
   const made: Tensor[][] | undefined = nOut > 0 ? Array.from({ length: nOut }, () => new Array<Tensor>(count)) : undefined
   let batchedOnly = true
-  // under donation, the input tree each output takes the place of, when the donation took that tree over whole
-  const inPlace = Array.from({ length: nOut }, (_, i) => {
-    const j = replaces(i)
-    return j !== undefined && whole[j] ? j : -1
-  })
-  // the trees walked, in the order they are compared: all but the known ones skipped
-  const walked = known === undefined ? checkOrder : checkOrder.filter((i) => !known.skipped.includes(i))
+  // the position the walk is at, among the leaves (the index into a known tree's list)
   let position = 0
   let refData: FloatArray | undefined
   const lastData = new Array<FloatArray | undefined>(known === undefined ? 0 : known.skipped.length).fill(undefined)
+  // the size of the last shape met (a step's outputs share their shape arrays: looked at once per run of one shape)
   let lastShape: readonly number[] | undefined
   let lastSize = 0
-  /**
-   * A position of a pass with known trees: every leaf joins its dtype's batch. A skipped tree's leaf is the one the
-   * earlier pass made there; it, or a leaf that cannot join a batch, starts the pass again walking every tree
-   * (`WALK_ALL`, before anything is written), where what is wrong is named. A tree taken over whole is written
-   * where it lies, as one run with it (see `aliasRuns`).
-   */
-  const knownPass = (ts: Tensor[]): Tensor[] => {
-    const { ref, skipped, leaves } = known!
-    const r = ts[ref]
+  const pass = (ts: Tensor[]): Tensor[] => {
     const c = position++
-    if (r.data !== refData) {
-      refData = r.data
-      lastData.fill(undefined)
-    }
-    for (let k = 0; k < skipped.length; k++) {
-      const j = skipped[k]
-      const t = leaves[j]![c]
-      if (t.shape !== r.shape || t.stride !== r.stride || isTaken(t)) throw WALK_ALL
-      // (the dtype looked at once per pair of arrays: a tree's leaves lie one after another in few)
-      if (t.data !== lastData[k]) {
-        if (t.data.constructor !== r.data.constructor) throw WALK_ALL
-        lastData[k] = t.data
+    if (known !== undefined) {
+      // the leaves of the skipped trees: each the one the earlier pass made here, checked against the reference's;
+      // one that is not as that pass made it starts the pass again walking every tree (`WALK_ALL`, before anything is
+      // written), where what is wrong is named
+      const { ref, skipped, leaves } = known
+      const r = ts[ref]
+      if (r.data !== refData) {
+        refData = r.data
+        lastData.fill(undefined)
       }
-      ts[j] = t
+      for (let k = 0; k < skipped.length; k++) {
+        const j = skipped[k]
+        const t = leaves[j]![c]
+        if (t.shape !== r.shape || t.stride !== r.stride || isTaken(t)) throw WALK_ALL
+        // (the dtype looked at once per pair of arrays: a tree's leaves lie one after another in few)
+        if (t.data !== lastData[k]) {
+          if (t.data.constructor !== r.data.constructor) throw WALK_ALL
+          lastData[k] = t.data
+        }
+        ts[j] = t
+      }
     }
     if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
-    const shape = r.shape
+    // (the walk has checked that every leaf is a tensor, not emptied, and that all have one shape and dtype; the last
+    // tree's, the params or a state, is a step's own output after the first step, in a chunk shared by its
+    // neighbours, and over a frozen shape array the new views share: compared by identity)
+    const last = ts[ts.length - 1]
+    const dtype = dtypeOfArray(last.data)
+    const shape = last.shape
     if (shape !== lastShape) {
       lastShape = shape
       lastSize = sizeOf(shape)
     }
     const n = lastSize
-    if (n === 0 || n >= SMALL || c >= count) throw WALK_ALL
-    for (let k = 0; k < walked.length; k++) if (!rowMajor(ts[walked[k]], walked[k] > 0)) throw WALK_ALL
-    const dtype = dtypeOfArray(r.data)
-    const d = dtype === 'float32' ? 0 : 1
-    let b = batches[d]
-    if (b === undefined) {
-      b = batches[d] = takeBatch(arity + nOut)
-      kernels[d] = kernelFor(dtype)
-    }
-    addLeaf(b, n)
-    for (let j = 0; j < arity; j++) addArray(b, j, ts[j].data, ts[j].offset)
-    const out = smallOut
-    for (let i = 0; i < nOut; i++) {
-      const j = inPlace[i]
-      let s: FloatArray
-      if (j >= 0) {
-        s = ts[j].data
-        at = ts[j].offset
-      } else {
-        s = storageOf(ts, i, dtype, n, true)
-        addArray(b, arity + i, s, at)
-      }
-      out[i] = fromStorage(s, shape, at)
-      made![i][c] = out[i]
-    }
-    return out
-  }
-  const pass = (ts: Tensor[]): Tensor[] => {
-    if (watched >= 0 && clean) clean = reads!.clean(ts[watched])
-    const t0 = ts[0]
-    const dtype = dtypeOfArray(t0.data) // (the walk has checked that every leaf is a tensor, and not emptied)
-    // (all the leaves' shapes are equal; the last tree's, the params or a state, is a step's own output after the
-    // first step, whose frozen shape array the new views share: compared by identity)
-    const shape = ts[ts.length - 1].shape
-    const n = sizeOf(shape)
-    const kernel = kernelFor(dtype)
     if (n === 0 || n >= SMALL || !allRowMajor(ts)) {
       batchedOnly = false
       // a leaf of its own, run once the walk is done too
@@ -401,6 +367,7 @@ function leafPass(
         if (near === undefined && resident && residentOf(specs[i]) !== undefined) near = specs[i]
       }
       const inputs = ts.slice()
+      const kernel = kernelFor(dtype)
       alone.push(() => mapInto(inputs, specs, kernel))
       return out
     }
@@ -408,7 +375,7 @@ function leafPass(
     let b = batches[d]
     if (b === undefined) {
       b = batches[d] = takeBatch(arity + nOut)
-      kernels[d] = kernel
+      kernels[d] = kernelFor(dtype)
     }
     // (the walk has refused any leaf a donating step emptied)
     addLeaf(b, n)
@@ -416,11 +383,19 @@ function leafPass(
     // (the walk copies a leaf's outputs out of the array it gets at once: one array serves every small leaf)
     const out = smallOut
     for (let i = 0; i < nOut; i++) {
-      // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
-      const s = storageOf(ts, i, dtype, n, true)
-      addArray(b, arity + i, s, at)
+      const j = inPlace[i]
+      let s: FloatArray
+      if (j >= 0) {
+        // where the leaf it replaces lies (the runs of that input, see below)
+        s = ts[j].data
+        at = ts[j].offset
+      } else {
+        // the batch writes into the chunk (neighbours as one run); the tensor is a view of its elements there
+        s = storageOf(ts, i, dtype, n, true)
+        addArray(b, arity + i, s, at)
+      }
       out[i] = fromStorage(s, shape, at)
-      if (made !== undefined && batchedOnly) made[i].push(out[i])
+      if (batchedOnly) made![i][c] = out[i]
     }
     return out
   }
@@ -435,20 +410,14 @@ function leafPass(
   }
   let result: Params[]
   try {
-    const leafOf = known === undefined ? pass : knownPass
     const visit = (ts: unknown[]): Tensor[] => {
       for (let j = 0; j < ts.length; j++) inKernelOrder[walked[j]] = ts[j] as Tensor
-      return leafOf(inKernelOrder)
+      return pass(inKernelOrder)
     }
     result = walk(ordered, orderedNames, isTensor, nOut, visit, true, remember) as Params[]
   } catch (e) {
     if (e !== WALK_ALL) throw e
     // (what the donation took over at once it finds again leaf by leaf, in place as before)
-    for (const b of batches) if (b !== undefined) releaseBatch(b)
-    return leafPass(trees, names, nOut, kernelFor, replaces, checkOrder, recycle, false)
-  }
-  // (the trees of one pass have as many leaves as its list: this only guards against a list that disagrees)
-  if (known !== undefined && position !== count) {
     for (const b of batches) if (b !== undefined) releaseBatch(b)
     return leafPass(trees, names, nOut, kernelFor, replaces, checkOrder, recycle, false)
   }
@@ -513,7 +482,9 @@ const WALK_ALL: unique symbol = Symbol('ndoptax pass: walk every tree')
  * stride arrays, of its dtype, and not emptied by a donation. `leaves` has
  * the list of every tree of that walk, the reference's included (their
  * leaves may be taken over at once, see `Recycle.takeLeaves`). Undefined
- * when no tree is known.
+ * when no tree is known. (The walked reference and every skipped tree come
+ * from one walk, frozen: each list has a leaf for every position the walk
+ * visits.)
  */
 interface KnownTrees {
   readonly ref: number
@@ -585,7 +556,7 @@ export function recurrencePass<Sc extends string>(
   fusion: Fusion,
   params?: Params,
 ): Params[] {
-  const { pre, post, apply, recycle, precision } = fusion
+  const { pre, post, apply, recycle } = fusion
   const f = fuse(r, { pre: pre !== undefined, post: post !== undefined, apply: apply !== undefined })
   const p = apply?.params ?? params
   // missing params are refused by the walk, naming them

@@ -23,7 +23,7 @@
  */
 import type { FloatArray } from '../tensor/tensor.js'
 import { type Expr, type Program, float32Exact, float32Values, operands, schedule } from './expr.js'
-import { type Batch, type BatchKernel, type Staging, addArray, addLeaf, clearBatch, copyRuns, elementIn, newBatch, oneLeaf, runAt, runPacked, staging } from './batch.js'
+import { type Batch, type BatchKernel, type Staging, copyRuns, elementIn, oneLeaf, runAt, runPacked, staging } from './batch.js'
 import type { Compiled, RawKernel } from './js.js'
 import { RESIDENT_SCALARS, type Resident, STAGING_ARRAYS, STAGING_BYTES, residentOf, stagingOffset } from './resident.js'
 
