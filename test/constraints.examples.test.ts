@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { clipByGlobalNorm, clipByNorm, clipGradNorm, computeNorms, maxNorm, normConstraint, renorm, totalNormConstraint } from '../src/constraints/index.js'
 import { type Dtype, type NestedNumbers, type Tensor, dtypeOf, tensor, toArray } from '../src/tensor/index.js'
-import { expectBits, expectClose, expectUlps, thrown } from './helpers/constraints.js'
+import { expectClose, expectUlps, thrown } from './helpers/constraints.js'
 
 const f32 = (xs: readonly number[]) => xs.map(Math.fround)
 const t = (data: NestedNumbers, dtype: Dtype = 'float64') => tensor(data, undefined, dtype)

@@ -14,7 +14,7 @@ import {
   scaleSlices,
   tensor,
 } from '../src/tensor/index.js'
-import { type View, arbView, inDtype, mismatches, multiIndices, reference, refStrides } from './helpers/views.js'
+import { type View, arbView, inDtype, mismatches, multiIndices, refStrides } from './helpers/views.js'
 
 /** A view and a random subset of its axes, each written as `i` or `i - ndim`, in random order. */
 const arbViewAxes = (specials: boolean): fc.Arbitrary<[View, number[]]> =>

@@ -101,7 +101,7 @@ describe('applyIfFinite', () => {
   it('skips a step whose gradients are finite but whose updates are not, keeping the state from before it', () => {
     const poisoned: GradientTransformation<{ n: number }> = transformation({
       init: () => Object.freeze({ n: 0 }),
-      update: (g, s) => [bad(Infinity) as Params, Object.freeze({ n: s.n + 1 })],
+      update: (_g, s) => [bad(Infinity) as Params, Object.freeze({ n: s.n + 1 })],
     })
     const tx = applyIfFinite(poisoned, { maxConsecutiveErrors: 5 })
     const s0 = tx.init(params)

@@ -3,7 +3,7 @@
  *
  * @module constraints
  */
-import { type Tensor, assertTensor, dtypeOf, reducedShape, roundTo, tensor } from '../tensor/index.js'
+import { type Tensor, assertTensor, dtypeOf, reducedShape, tensor } from '../tensor/index.js'
 import { lasagneAxes, sliceNorms } from './norms.js'
 
 /**

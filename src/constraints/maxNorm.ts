@@ -4,7 +4,7 @@
  *
  * @module constraints
  */
-import { checkNumber, checkOptions } from '../errors/index.js'
+import { checkOptions } from '../errors/index.js'
 import { type Tensor, assertTensor, dtypeOf, normalizeAxes, roundTo } from '../tensor/index.js'
 import { checkLimit, limitOf, scaleWithin } from './norms.js'
 

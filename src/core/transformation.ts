@@ -6,7 +6,7 @@
  */
 import type { Monoid as FMonoid } from 'fp-ts/lib/Monoid.js'
 import { ConfigError, StructureError, checkFunction, checkOptions, describe } from '../errors/index.js'
-import { type Tree, assertSameStructure } from '../tree/index.js'
+import { assertSameStructure } from '../tree/index.js'
 import { checkNotDonated, donation } from './donation.js'
 import { type Fusion, RESCAN, endsWithProjection, isNeutral, ownsState, runChain, runFused, scaleTree, withFastPath } from './fusion.js'
 import type { Precision } from '../kernel/index.js'

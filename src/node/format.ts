@@ -26,7 +26,7 @@
  * @module node
  */
 import { createHash } from 'node:crypto'
-import { CheckpointError, ConfigError, checkOptions, describe } from '../errors/index.js'
+import { ConfigError, checkOptions, describe } from '../errors/index.js'
 import { type Dtype, type Tensor, allocate, arrayOver, copyInto, dtypeOf, fromStorage, sizeOf } from '../tensor/index.js'
 import { decodeTree, encodeTree, fail } from '../tree/stored.js'
 import type { Params } from '../core/index.js'

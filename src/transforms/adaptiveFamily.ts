@@ -12,7 +12,6 @@ import { type Flavor } from './flavor.js'
 
 /** The scalars every recurrence of the family may read (in the leaf dtype). */
 export const ADAPTIVE_SCALARS = ['rho', 'oneMinusRho', 'epsilon', 'momentum', 'sign', 'weightDecay', 'lrScale', 'correction'] as const
-type S = Readonly<Record<(typeof ADAPTIVE_SCALARS)[number], Expr>>
 
 
 /**
