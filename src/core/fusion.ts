@@ -405,8 +405,9 @@ function leafPass(
   // the output trees of a pass whose every leaf joined a batch carry their leaves (see `PassOutput`)
   const remember = (roots: object[]): void => {
     if (made === undefined || !batchedOnly) return
-    const pass = {}
-    for (let i = 0; i < nOut; i++) Object.defineProperty(roots[i], OUTPUT, { value: { pass, leaves: made[i] } })
+    // (one token for this pass's output trees: not the per-leaf `pass` above)
+    const token = {}
+    for (let i = 0; i < nOut; i++) Object.defineProperty(roots[i], OUTPUT, { value: { pass: token, leaves: made[i] } })
   }
   let result: Params[]
   try {
